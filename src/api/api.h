@@ -1,0 +1,33 @@
+// API: the v1 HTTP endpoints, as thin handlers over the domain services.
+//
+// Each handler authenticates the bearer token, checks the role, decodes the JSON body, calls
+// one domain operation and encodes the result; domain errors become HTTP errors through
+// http::Error only. Nothing here touches the store directly except /metrics' store figures.
+#pragma once
+
+#include <string>
+
+#include "audit/event_log.h"
+#include "auth/auth.h"
+#include "common/clock.h"
+#include "http/metrics.h"
+#include "http/router.h"
+#include "incidents/incident_service.h"
+#include "store/store.h"
+
+namespace firebreak::api {
+
+struct Deps {
+  Store& store;
+  const EventLog& log;
+  TokenService& tokens;
+  IncidentService& incidents;
+  http::HttpMetrics& metrics;
+  const Clock& clock;
+  std::string version;
+};
+
+// Registers every v1 route on `router`. `deps` must outlive the router.
+void RegisterRoutes(http::Router& router, const Deps& deps);
+
+}  // namespace firebreak::api

@@ -1,0 +1,74 @@
+#include "api/json.h"
+
+#include "incidents/incident_service.h"
+#include "incidents/severity.h"
+#include "incidents/state.h"
+
+namespace firebreak::api {
+namespace {
+
+nlohmann::json OptTime(const std::optional<TimeMs>& t) {
+  return t ? nlohmann::json(FormatTime(*t)) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+nlohmann::json IncidentJson(const IncidentRecord& r) {
+  auto state = ParseState(r.state).value_or(IncidentState::kDetected);
+  auto severity = static_cast<Severity>(r.severity);
+  nlohmann::json j = {
+      {"id", IncidentName(r.id)},
+      {"number", r.id},
+      {"title", r.title},
+      {"agent", r.agent},
+      {"severity", r.severity ? nlohmann::json(SeverityName(severity)) : nlohmann::json(nullptr)},
+      {"state", r.state},
+      {"open", IsOpen(state)},
+      {"detected_at", FormatTime(r.detected_at)},
+      {"classified_at", OptTime(r.classified_at)},
+      {"classified_by", r.classified_by},
+      {"classification_reason", r.classification_reason},
+      {"time_to_classify_ms", r.classified_at ? nlohmann::json(*r.classified_at - r.detected_at)
+                                              : nlohmann::json(nullptr)},
+      {"acked_at", OptTime(r.acked_at)},
+      {"acked_by", r.acked_by},
+      {"commander", r.commander},
+      {"resolved_at", OptTime(r.resolved_at)},
+      {"closed_at", OptTime(r.closed_at)},
+      {"signals", nlohmann::json::parse(r.signals_json, nullptr, false)},
+      {"links", nlohmann::json::parse(r.links_json, nullptr, false)},
+      {"created_by", r.created_by},
+      {"created_at", FormatTime(r.created_at)},
+      {"updated_at", FormatTime(r.updated_at)},
+  };
+  if (r.severity) j["paging"] = PagingClassName(SeverityInfoFor(severity).paging);
+  return j;
+}
+
+nlohmann::json EventJson(const EventRecord& e) {
+  return {
+      {"seq", e.seq},
+      {"incident", e.incident_id ? nlohmann::json(IncidentName(*e.incident_id)) : nlohmann::json(nullptr)},
+      {"at", FormatTime(e.at)},
+      {"actor", e.actor},
+      {"kind", e.kind},
+      {"details", nlohmann::json::parse(e.details_json, nullptr, false)},
+      {"hash", e.hash},
+  };
+}
+
+nlohmann::json TokenJson(const TokenRecord& t) {
+  nlohmann::json j = {
+      {"id", t.id},
+      {"name", t.name},
+      {"role", t.role},
+      {"prefix", t.prefix},
+      {"created_by", t.created_by},
+      {"created_at", FormatTime(t.created_at)},
+      {"revoked_at", t.revoked_at ? nlohmann::json(FormatTime(*t.revoked_at)) : nlohmann::json(nullptr)},
+  };
+  if (!t.agent.empty()) j["agent"] = t.agent;
+  return j;
+}
+
+}  // namespace firebreak::api

@@ -1,0 +1,15 @@
+// JSON encodings of domain records, shared by the API handlers (and read back by the CLI).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "auth/auth.h"
+#include "store/store.h"
+
+namespace firebreak::api {
+
+nlohmann::json IncidentJson(const IncidentRecord& r);
+nlohmann::json EventJson(const EventRecord& e);
+nlohmann::json TokenJson(const TokenRecord& t);
+
+}  // namespace firebreak::api

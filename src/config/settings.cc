@@ -1,0 +1,124 @@
+#include "config/settings.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace firebreak {
+namespace {
+
+StatusOr<int64_t> ParseInt(const std::string& where, const std::string& value, int64_t lo, int64_t hi) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || ptr != value.data() + value.size() || v < lo || v > hi) {
+    return InvalidArgument(where + ": '" + value + "' must be a whole number in " +
+                           std::to_string(lo) + ".." + std::to_string(hi));
+  }
+  return v;
+}
+
+Status Apply(Settings& s, const std::string& key, const std::string& value, const std::string& source) {
+  std::string where = source + " " + key;
+  if (key == "listen") {
+    size_t colon = value.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      return InvalidArgument(where + ": '" + value + "' must be HOST:PORT");
+    }
+    FB_ASSIGN_OR_RETURN(int64_t port, ParseInt(where, value.substr(colon + 1), 0, 65535));
+    s.listen_address = value.substr(0, colon);
+    if (s.listen_address.size() > 2 && s.listen_address.front() == '[') {
+      s.listen_address = s.listen_address.substr(1, s.listen_address.size() - 2);
+    }
+    s.listen_port = static_cast<uint16_t>(port);
+  } else if (key == "data_dir") {
+    if (value.empty()) return InvalidArgument(where + ": must not be empty");
+    s.data_dir = value;
+  } else if (key == "store") {
+    s.store = value;
+  } else if (key == "workers") {
+    FB_ASSIGN_OR_RETURN(int64_t n, ParseInt(where, value, 1, 256));
+    s.workers = static_cast<int>(n);
+  } else if (key == "max_body_bytes") {
+    FB_ASSIGN_OR_RETURN(s.max_body_bytes, ParseInt(where, value, 1024, int64_t{1} << 30));
+  } else if (key == "log_level") {
+    static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
+    if (std::find(kLevels.begin(), kLevels.end(), value) == kLevels.end()) {
+      return InvalidArgument(where + ": '" + value + "' must be trace, debug, info, warn or error");
+    }
+    s.log_level = value;
+  } else if (key == "log_format") {
+    if (value != "text" && value != "json") return InvalidArgument(where + ": must be text or json");
+    s.log_format = value;
+  } else if (key == "synchronous") {
+    if (value != "normal" && value != "full") return InvalidArgument(where + ": must be normal or full");
+    s.synchronous_full = value == "full";
+  } else if (key == "shutdown_grace_seconds") {
+    FB_ASSIGN_OR_RETURN(int64_t n, ParseInt(where, value, 0, 3600));
+    s.shutdown_grace_seconds = static_cast<int>(n);
+  } else {
+    return InvalidArgument(where + ": unknown setting");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string Settings::StoreUrl() const {
+  return store.empty() ? "sqlite:" + data_dir + "/firebreak.db" : store;
+}
+
+const std::vector<SettingSpec>& SettingSpecs() {
+  static const std::vector<SettingSpec> kSpecs = {
+      {"listen", "FIREBREAK_LISTEN", "HOST:PORT to listen on (port 0: any free port)"},
+      {"data_dir", "FIREBREAK_DATA_DIR", "directory for the store and the admin token"},
+      {"store", "FIREBREAK_STORE", "store url: sqlite:PATH (default sqlite:<data-dir>/firebreak.db)"},
+      {"workers", "FIREBREAK_WORKERS", "HTTP worker threads"},
+      {"max_body_bytes", "FIREBREAK_MAX_BODY_BYTES", "largest request body accepted"},
+      {"log_level", "FIREBREAK_LOG_LEVEL", "trace, debug, info, warn or error"},
+      {"log_format", "FIREBREAK_LOG_FORMAT", "text or json"},
+      {"synchronous", "FIREBREAK_SYNCHRONOUS",
+       "normal (survives a process crash) or full (also a power cut)"},
+      {"shutdown_grace_seconds", "FIREBREAK_SHUTDOWN_GRACE_SECONDS",
+       "how long requests in flight may take to finish on SIGTERM"},
+  };
+  return kSpecs;
+}
+
+StatusOr<Settings> LoadSettings(const std::string& config_path, const GetEnv& getenv,
+                                const std::map<std::string, std::string>& flags) {
+  Settings s;
+  if (!config_path.empty()) {
+    toml::table table;
+    try {
+      table = toml::parse_file(config_path);
+    } catch (const toml::parse_error& e) {
+      return InvalidArgument("config " + config_path + ": " + std::string(e.description()));
+    }
+    for (const auto& [key, node] : table) {
+      std::string k(key.str());
+      std::string value;
+      if (auto str = node.value<std::string>(); str && node.is_string()) {
+        value = *str;
+      } else if (auto i = node.value<int64_t>(); i && node.is_integer()) {
+        value = std::to_string(*i);
+      } else if (auto b = node.value<bool>(); b && node.is_boolean()) {
+        value = *b ? "true" : "false";
+      } else {
+        return InvalidArgument("config " + config_path + " " + k + ": must be a string or a number");
+      }
+      FB_RETURN_IF_ERROR(Apply(s, k, value, "config " + config_path));
+    }
+  }
+  for (const SettingSpec& spec : SettingSpecs()) {
+    if (const char* v = getenv(spec.env.c_str()); v != nullptr && *v != '\0') {
+      FB_RETURN_IF_ERROR(Apply(s, spec.key, v, "environment " + spec.env));
+    }
+  }
+  for (const auto& [key, value] : flags) {
+    FB_RETURN_IF_ERROR(Apply(s, key, value, "flag"));
+  }
+  return s;
+}
+
+}  // namespace firebreak

@@ -1,0 +1,49 @@
+// Settings of `firebreak serve`, layered: built-in defaults < TOML file < FIREBREAK_* environment
+// variables < command-line flags. Every setting has one name used in all four places
+// (`data_dir` in TOML, FIREBREAK_DATA_DIR in the environment, --data-dir on the command line).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace firebreak {
+
+struct Settings {
+  std::string listen_address = "127.0.0.1";
+  uint16_t listen_port = 7070;
+  std::string data_dir = "./firebreak-data";
+  std::string store;  // empty: sqlite:<data_dir>/firebreak.db
+  int workers = 2;
+  int64_t max_body_bytes = 4 << 20;
+  std::string log_level = "info";   // trace, debug, info, warn, error
+  std::string log_format = "text";  // text or json
+  bool synchronous_full = false;    // fsync every commit (survives power loss, slower)
+  int shutdown_grace_seconds = 10;
+
+  // Returns the store url to open.
+  std::string StoreUrl() const;
+};
+
+struct SettingSpec {
+  std::string key;   // TOML key and flag name with '_' ("data_dir" -> --data-dir)
+  std::string env;   // FIREBREAK_DATA_DIR
+  std::string help;
+};
+
+// Returns the settings that exist, in the order `firebreak serve --help` lists them.
+const std::vector<SettingSpec>& SettingSpecs();
+
+using GetEnv = std::function<const char*(const char*)>;
+
+// Resolves settings from `config_path` (may be empty: no file), the environment (read through
+// `getenv`) and `flags` (key -> value, only the flags given). kInvalidArgument names the source
+// and key of a bad value.
+StatusOr<Settings> LoadSettings(const std::string& config_path, const GetEnv& getenv,
+                                const std::map<std::string, std::string>& flags);
+
+}  // namespace firebreak

@@ -1,0 +1,153 @@
+#include "exe/serve.h"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "api/api.h"
+#include "audit/event_log.h"
+#include "auth/auth.h"
+#include "common/clock.h"
+#include "config/settings.h"
+#include "http/server.h"
+#include "incidents/incident_service.h"
+#include "store/store.h"
+
+namespace firebreak {
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+
+// Writes a log message as a JSON string (quotes and escapes included).
+class JsonMessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    std::string s = nlohmann::json(std::string(msg.payload.data(), msg.payload.size()))
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    dest.append(s.data(), s.data() + s.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonMessageFlag>();
+  }
+};
+
+void SetupLogging(const Settings& s) {
+  // Logs go to stderr; stdout carries only what a person or a script reads once (the address,
+  // the first admin token).
+  auto logger = spdlog::stderr_color_mt("firebreak");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(s.log_level));
+  if (s.log_format == "json") {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<JsonMessageFlag>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":%*})");
+    spdlog::set_formatter(std::move(formatter));
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%-5l%$ %v", spdlog::pattern_time_type::utc);
+  }
+}
+
+Status WriteAdminToken(const std::string& path, const std::string& secret) {
+  // Created with 0600 from the start, so the secret is never readable by others.
+  std::filesystem::remove(path);
+  mode_t old = umask(077);
+  std::ofstream out(path, std::ios::trunc);
+  umask(old);
+  if (!out) return Unavailable("cannot write " + path);
+  out << secret << "\n";
+  out.close();
+  ::chmod(path.c_str(), 0600);
+  return out ? Status::Ok() : Unavailable("cannot write " + path);
+}
+
+int Fail(const Status& s) {
+  spdlog::error("{}", s.message());
+  std::cerr << "firebreak serve: " << s.message() << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int Serve(const std::string& config_path, const std::map<std::string, std::string>& flags) {
+  auto settings = LoadSettings(config_path, [](const char* n) { return std::getenv(n); }, flags);
+  if (!settings.ok()) {
+    std::cerr << "firebreak serve: " << settings.status().message() << "\n";
+    return 2;
+  }
+  const Settings& s = *settings;
+  SetupLogging(s);
+
+  // Block the stop signals in every thread; the main thread waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::error_code ec;
+  std::filesystem::create_directories(s.data_dir, ec);
+  if (ec) return Fail(Unavailable("cannot create data dir " + s.data_dir + ": " + ec.message()));
+  ::chmod(s.data_dir.c_str(), 0700);
+
+  StoreOptions store_options;
+  store_options.url = s.StoreUrl();
+  store_options.read_connections = std::max(2, s.workers);
+  store_options.synchronous_full = s.synchronous_full;
+  auto store = OpenStore(store_options);
+  if (!store.ok()) return Fail(store.status());
+  spdlog::info("store {} open (synchronous={})", store_options.url, s.synchronous_full ? "full" : "normal");
+
+  SystemClock clock;
+  EventLog log(clock);
+  TokenService tokens(**store, log, clock);
+  IncidentService incidents(**store, log, clock);
+
+  auto admin = tokens.BootstrapAdmin();
+  if (!admin.ok()) return Fail(admin.status());
+  if (*admin) {
+    std::string path = s.data_dir + "/admin.token";
+    Status written = WriteAdminToken(path, (*admin)->secret);
+    if (!written.ok()) return Fail(written);
+    std::cout << "first start: created the admin token (also in " << path << ", mode 0600):\n"
+              << (*admin)->secret << "\n";
+  }
+
+  http::HttpMetrics metrics;
+  http::Router router;
+  api::Deps deps{**store, log, tokens, incidents, metrics, clock, kVersion};
+  api::RegisterRoutes(router, deps);
+
+  http::ServerOptions server_options;
+  server_options.address = s.listen_address;
+  server_options.port = s.listen_port;
+  server_options.threads = s.workers;
+  server_options.max_body_bytes = static_cast<size_t>(s.max_body_bytes);
+  auto server = http::Server::Create(server_options, router, metrics);
+  if (!server.ok()) return Fail(server.status());
+  (*server)->Start();
+  std::string host = s.listen_address.find(':') != std::string::npos ? "[" + s.listen_address + "]"
+                                                                      : s.listen_address;
+  std::cout << "firebreak listening on http://" << host << ":" << (*server)->port() << std::endl;
+  spdlog::info("firebreak {} listening on {}:{} with {} workers", kVersion, host,
+               (*server)->port(), s.workers);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("received {}; finishing requests in flight (up to {} s)",
+               sig == SIGTERM ? "SIGTERM" : "SIGINT", s.shutdown_grace_seconds);
+  (*server)->Shutdown(std::chrono::seconds(s.shutdown_grace_seconds));
+  Status closed = (*store)->Close();
+  if (!closed.ok()) return Fail(closed);
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace firebreak

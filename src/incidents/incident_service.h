@@ -1,0 +1,75 @@
+// IncidentService: declare, classify, acknowledge, move and annotate incidents.
+//
+// Every change is validated by the state machine (state.h), written with its timeline event in
+// one store transaction (EventLog), and stamped by the injected Clock. Knows the store
+// interface only; HTTP and CLI are callers. Thread-safe (all state is in the store).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/event_log.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "incidents/severity.h"
+#include "incidents/state.h"
+#include "store/store.h"
+
+namespace firebreak {
+
+struct DeclareRequest {
+  std::string title;
+  std::string agent;
+  std::optional<Severity> severity;  // classify at once when given (then `reason` is required)
+  std::string reason;
+  std::string commander;
+};
+
+// Returns "INC-42" for 42.
+std::string IncidentName(int64_t id);
+
+// Parses "INC-42", "inc-42" or "42"; returns nullopt for anything else.
+std::optional<int64_t> ParseIncidentId(std::string_view text);
+
+class IncidentService {
+ public:
+  IncidentService(Store& store, const EventLog& log, const Clock& clock)
+      : store_(store), log_(log), clock_(clock) {}
+
+  // Creates an incident in state `detected` (or `triaged` when a severity is given).
+  StatusOr<IncidentRecord> Declare(const std::string& actor, const DeclareRequest& req);
+
+  StatusOr<IncidentRecord> Get(int64_t id);
+  StatusOr<std::vector<IncidentRecord>> List(const IncidentQuery& query);
+
+  // Sets the severity with a stated reason. The first classification moves `detected` to
+  // `triaged` and fixes classified_at (the time to classify); later ones reclassify.
+  StatusOr<IncidentRecord> Classify(const std::string& actor, int64_t id, Severity severity,
+                                    const std::string& reason);
+
+  // Records that a responder took the incident; the first to acknowledge becomes commander
+  // unless one is set. kConflict when already acknowledged or no longer open.
+  StatusOr<IncidentRecord> Acknowledge(const std::string& actor, int64_t id);
+
+  // Moves the incident to `to` when the state machine allows it.
+  StatusOr<IncidentRecord> Transition(const std::string& actor, int64_t id, IncidentState to,
+                                      const std::string& reason);
+
+  // Appends a note to the timeline.
+  StatusOr<EventRecord> AddNote(const std::string& actor, int64_t id, const std::string& text);
+
+  // Returns the incident's timeline, oldest first.
+  StatusOr<std::vector<EventRecord>> Timeline(int64_t id);
+
+ private:
+  // Runs `change` on the stored incident inside one write transaction and stores the result.
+  StatusOr<IncidentRecord> Mutate(int64_t id,
+                                  const std::function<Status(Txn&, IncidentRecord&)>& change);
+
+  Store& store_;
+  const EventLog& log_;
+  const Clock& clock_;
+};
+
+}  // namespace firebreak

@@ -1,0 +1,68 @@
+#include "store/migrations.h"
+
+namespace firebreak {
+
+const std::vector<std::string>& SqliteMigrations() {
+  static const std::vector<std::string> kMigrations = {
+      // 1: incidents, the hash-chained event log, tokens.
+      R"sql(
+CREATE TABLE incidents (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  title TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  severity INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  detected_at INTEGER NOT NULL,
+  classified_at INTEGER,
+  classified_by TEXT NOT NULL DEFAULT '',
+  classification_reason TEXT NOT NULL DEFAULT '',
+  acked_at INTEGER,
+  acked_by TEXT NOT NULL DEFAULT '',
+  commander TEXT NOT NULL DEFAULT '',
+  resolved_at INTEGER,
+  closed_at INTEGER,
+  signals TEXT NOT NULL DEFAULT '[]',
+  links TEXT NOT NULL DEFAULT '[]',
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX incidents_by_state ON incidents (state, id);
+CREATE INDEX incidents_by_agent ON incidents (agent, id);
+
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY,
+  incident_id INTEGER,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  details TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX events_by_incident ON events (incident_id, seq);
+-- The event log is append-only for the application; the hash chain catches whoever edits the
+-- file behind its back.
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+CREATE TABLE tokens (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  agent TEXT NOT NULL DEFAULT '',
+  secret_hash TEXT NOT NULL UNIQUE,
+  prefix TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE UNIQUE INDEX tokens_active_name ON tokens (name) WHERE revoked_at IS NULL;
+)sql",
+  };
+  return kMigrations;
+}
+
+}  // namespace firebreak

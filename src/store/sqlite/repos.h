@@ -1,0 +1,62 @@
+// Internal to the SQLite store: one repository class per area, each over the connection of the
+// transaction it belongs to.
+#pragma once
+
+#include "store/sqlite/connection.h"
+#include "store/store.h"
+
+namespace firebreak::sqlite {
+
+class SqliteIncidentRepo final : public IncidentRepo {
+ public:
+  explicit SqliteIncidentRepo(Connection& conn) : conn_(conn) {}
+  StatusOr<int64_t> Insert(const IncidentRecord& r) override;
+  Status Update(const IncidentRecord& r) override;
+  StatusOr<IncidentRecord> Get(int64_t id) override;
+  StatusOr<std::vector<IncidentRecord>> List(const IncidentQuery& q) override;
+
+ private:
+  Connection& conn_;
+};
+
+class SqliteEventRepo final : public EventRepo {
+ public:
+  explicit SqliteEventRepo(Connection& conn) : conn_(conn) {}
+  StatusOr<std::optional<EventRecord>> Last() override;
+  Status Append(const EventRecord& r) override;
+  StatusOr<std::vector<EventRecord>> ForIncident(int64_t incident_id) override;
+  StatusOr<std::vector<EventRecord>> After(int64_t after_seq, int limit) override;
+
+ private:
+  Connection& conn_;
+};
+
+class SqliteTokenRepo final : public TokenRepo {
+ public:
+  explicit SqliteTokenRepo(Connection& conn) : conn_(conn) {}
+  StatusOr<int64_t> Insert(const TokenRecord& r) override;
+  StatusOr<TokenRecord> GetBySecretHash(const std::string& secret_hash) override;
+  StatusOr<TokenRecord> GetByName(const std::string& name) override;
+  StatusOr<std::vector<TokenRecord>> List() override;
+  Status Revoke(int64_t id, TimeMs at) override;
+  StatusOr<int64_t> Count() override;
+
+ private:
+  Connection& conn_;
+};
+
+// The transaction object handed to Store::Write/Read callbacks.
+class SqliteTxn final : public Txn {
+ public:
+  explicit SqliteTxn(Connection& conn) : incidents_(conn), events_(conn), tokens_(conn) {}
+  IncidentRepo& incidents() override { return incidents_; }
+  EventRepo& events() override { return events_; }
+  TokenRepo& tokens() override { return tokens_; }
+
+ private:
+  SqliteIncidentRepo incidents_;
+  SqliteEventRepo events_;
+  SqliteTokenRepo tokens_;
+};
+
+}  // namespace firebreak::sqlite
