@@ -1,0 +1,37 @@
+// GET /healthz and GET /metrics.
+#include "api/routes.h"
+
+#include "api/handler_util.h"
+
+namespace firebreak::api {
+
+void RegisterHealth(http::Router& r, const Deps& d) {
+  r.Add("GET", "/healthz", [&d](const Request&) {
+    // A read transaction proves the store answers, not only that the process is up.
+    Status s = d.store.Read([](Txn& txn) { return txn.tokens().Count().status(); });
+    if (!s.ok()) return http::Error(Unavailable("store unavailable: " + s.message()));
+    return http::Json(200, {{"status", "ok"}, {"version", d.version}});
+  });
+  r.Add("GET", "/metrics", Guard(d.tokens, Role::kViewer, [&d](const Request&, const Principal&) {
+    Response res;
+    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    d.metrics.Render(res.body);
+    StoreStats st = d.store.Stats();
+    auto gauge = [&](const char* name, const char* help, const char* type, int64_t v) {
+      res.body += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type +
+                  "\n" + name + "{backend=\"" + st.backend + "\"} " + std::to_string(v) + "\n";
+    };
+    gauge("firebreak_store_schema_version", "Applied schema migrations.", "gauge", st.schema_version);
+    gauge("firebreak_store_file_bytes", "Size of the store's main file.", "gauge", st.file_bytes);
+    gauge("firebreak_store_wal_bytes", "Size of the store's write-ahead log.", "gauge", st.wal_bytes);
+    gauge("firebreak_store_write_transactions_total", "Committed write transactions.", "counter",
+          st.write_transactions);
+    gauge("firebreak_store_failed_write_transactions_total", "Rolled back write transactions.",
+          "counter", st.failed_write_transactions);
+    gauge("firebreak_store_read_transactions_total", "Read transactions.", "counter",
+          st.read_transactions);
+    return res;
+  }));
+}
+
+}  // namespace firebreak::api

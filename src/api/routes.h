@@ -1,0 +1,12 @@
+// The route groups of the API, one per area; api.cc registers them all.
+#pragma once
+
+#include "api/api.h"
+
+namespace firebreak::api {
+
+void RegisterHealth(http::Router& r, const Deps& d);
+void RegisterIncidents(http::Router& r, const Deps& d);
+void RegisterAdmin(http::Router& r, const Deps& d);
+
+}  // namespace firebreak::api

@@ -1,0 +1,17 @@
+// The groups of CLI verbs, one per area. Each adds its subcommands to the app; a chosen verb
+// stores its work in `action`, which Main runs after parsing.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+#include "cli/context.h"
+
+namespace firebreak::cli {
+
+using Action = std::function<int()>;
+
+void AddIncidentCommands(CLI::App& app, Context& ctx, Action& action);
+void AddAdminCommands(CLI::App& app, Context& ctx, Action& action);
+
+}  // namespace firebreak::cli
