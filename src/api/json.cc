@@ -71,4 +71,55 @@ nlohmann::json TokenJson(const TokenRecord& t) {
   return j;
 }
 
+namespace {
+
+nlohmann::json OptText(const std::string& s) {
+  return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
+}
+
+}  // namespace
+
+nlohmann::json AgentJson(const AgentRecord& a) {
+  return {{"agent", a.agent},
+          {"current_version", OptText(a.current_version)},
+          {"stable_version", OptText(a.stable_version)},
+          {"enabled", a.enabled},
+          {"revision", a.revision},
+          {"created_at", FormatTime(a.created_at)},
+          {"updated_at", FormatTime(a.updated_at)}};
+}
+
+nlohmann::json AgentVersionJson(const AgentVersionRecord& v) {
+  return {{"agent", v.agent},
+          {"version", v.version},
+          {"manifest", nlohmann::json::parse(v.manifest_json, nullptr, false)},
+          {"pulled", v.pulled},
+          {"pulled_at", OptTime(v.pulled_at)},
+          {"pulled_by", v.pulled_by},
+          {"created_by", v.created_by},
+          {"created_at", FormatTime(v.created_at)}};
+}
+
+nlohmann::json PointerChangeJson(const PointerChangeRecord& c) {
+  return {{"revision", c.revision},
+          {"at", FormatTime(c.at)},
+          {"actor", c.actor},
+          {"action", c.action},
+          {"from", OptText(c.from_version)},
+          {"to", OptText(c.to_version)},
+          {"reason", c.reason},
+          {"incident", c.incident_id ? nlohmann::json(IncidentName(*c.incident_id))
+                                     : nlohmann::json(nullptr)}};
+}
+
+nlohmann::json RuntimeJson(const RuntimeState& s) {
+  return {{"agent", s.agent},
+          {"enabled", s.enabled},
+          {"version", OptText(s.version)},
+          {"manifest", s.manifest},
+          {"stable_version", OptText(s.stable_version)},
+          {"revision", s.revision},
+          {"updated_at", FormatTime(s.updated_at)}};
+}
+
 }  // namespace firebreak::api

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/auth.h"
+#include "releases/release_service.h"
 #include "store/store.h"
 
 namespace firebreak::api {
@@ -11,5 +12,9 @@ namespace firebreak::api {
 nlohmann::json IncidentJson(const IncidentRecord& r);
 nlohmann::json EventJson(const EventRecord& e);
 nlohmann::json TokenJson(const TokenRecord& t);
+nlohmann::json AgentJson(const AgentRecord& a);
+nlohmann::json AgentVersionJson(const AgentVersionRecord& v);
+nlohmann::json PointerChangeJson(const PointerChangeRecord& c);
+nlohmann::json RuntimeJson(const RuntimeState& s);
 
 }  // namespace firebreak::api

@@ -56,6 +56,9 @@ Status Apply(Settings& s, const std::string& key, const std::string& value, cons
   } else if (key == "shutdown_grace_seconds") {
     FB_ASSIGN_OR_RETURN(int64_t n, ParseInt(where, value, 0, 3600));
     s.shutdown_grace_seconds = static_cast<int>(n);
+  } else if (key == "sse_keepalive_seconds") {
+    FB_ASSIGN_OR_RETURN(int64_t n, ParseInt(where, value, 1, 3600));
+    s.sse_keepalive_seconds = static_cast<int>(n);
   } else {
     return InvalidArgument(where + ": unknown setting");
   }
@@ -81,6 +84,8 @@ const std::vector<SettingSpec>& SettingSpecs() {
        "normal (survives a process crash) or full (also a power cut)"},
       {"shutdown_grace_seconds", "FIREBREAK_SHUTDOWN_GRACE_SECONDS",
        "how long requests in flight may take to finish on SIGTERM"},
+      {"sse_keepalive_seconds", "FIREBREAK_SSE_KEEPALIVE_SECONDS",
+       "how often open event streams get a keep-alive comment (for proxies)"},
   };
   return kSpecs;
 }

@@ -24,6 +24,7 @@ struct Settings {
   std::string log_format = "text";  // text or json
   bool synchronous_full = false;    // fsync every commit (survives power loss, slower)
   int shutdown_grace_seconds = 10;
+  int sse_keepalive_seconds = 15;  // comment line on open event streams, for proxies
 
   // Returns the store url to open.
   std::string StoreUrl() const;

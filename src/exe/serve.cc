@@ -3,6 +3,7 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <csignal>
@@ -19,6 +20,8 @@
 #include "config/settings.h"
 #include "http/server.h"
 #include "incidents/incident_service.h"
+#include "releases/release_service.h"
+#include "releases/runtime_hub.h"
 #include "store/store.h"
 
 namespace firebreak {
@@ -68,6 +71,20 @@ Status WriteAdminToken(const std::string& path, const std::string& secret) {
   return out ? Status::Ok() : Unavailable("cannot write " + path);
 }
 
+// Raises the open-file limit to the hard limit: every held event stream or long-poll is a
+// socket, and thousands of agents may hold one each.
+void RaiseOpenFileLimit() {
+  struct rlimit lim {};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  rlim_t before = lim.rlim_cur;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) lim.rlim_cur = before;
+  }
+  spdlog::info("open file limit {} (was {})", static_cast<uint64_t>(lim.rlim_cur),
+               static_cast<uint64_t>(before));
+}
+
 int Fail(const Status& s) {
   spdlog::error("{}", s.message());
   std::cerr << "firebreak serve: " << s.message() << "\n";
@@ -84,6 +101,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   }
   const Settings& s = *settings;
   SetupLogging(s);
+
+  RaiseOpenFileLimit();
 
   // Block the stop signals in every thread; the main thread waits for them below.
   sigset_t stop_signals;
@@ -109,6 +128,9 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   EventLog log(clock);
   TokenService tokens(**store, log, clock);
   IncidentService incidents(**store, log, clock);
+  RuntimeHub runtime_hub;
+  OpenPromotionGate promotion_gate;  // the regression battery's gate will replace it
+  ReleaseService releases(**store, log, clock, runtime_hub, promotion_gate);
 
   auto admin = tokens.BootstrapAdmin();
   if (!admin.ok()) return Fail(admin.status());
@@ -122,7 +144,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
 
   http::HttpMetrics metrics;
   http::Router router;
-  api::Deps deps{**store, log, tokens, incidents, metrics, clock, kVersion};
+  api::Deps deps{**store, log, tokens, incidents, releases, metrics, clock, kVersion};
   api::RegisterRoutes(router, deps);
 
   http::ServerOptions server_options;
@@ -130,6 +152,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   server_options.port = s.listen_port;
   server_options.threads = s.workers;
   server_options.max_body_bytes = static_cast<size_t>(s.max_body_bytes);
+  server_options.sse_keepalive = std::chrono::seconds(s.sse_keepalive_seconds);
   auto server = http::Server::Create(server_options, router, metrics);
   if (!server.ok()) return Fail(server.status());
   (*server)->Start();

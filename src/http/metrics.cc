@@ -37,6 +37,9 @@ void HttpMetrics::Render(std::string& out) const {
   out += "# HELP firebreak_http_requests_in_flight Requests being handled.\n";
   out += "# TYPE firebreak_http_requests_in_flight gauge\n";
   out += "firebreak_http_requests_in_flight " + std::to_string(requests_in_flight.load()) + "\n";
+  out += "# HELP firebreak_http_streams_open Open server-sent-event streams.\n";
+  out += "# TYPE firebreak_http_streams_open gauge\n";
+  out += "firebreak_http_streams_open " + std::to_string(streams_open.load()) + "\n";
   out += "# HELP firebreak_http_malformed_requests_total Requests that could not be parsed.\n";
   out += "# TYPE firebreak_http_malformed_requests_total counter\n";
   out += "firebreak_http_malformed_requests_total " + std::to_string(malformed_requests.load()) + "\n";

@@ -24,6 +24,7 @@ class HttpMetrics {
   std::atomic<int64_t> connections_total{0};
   std::atomic<int64_t> requests_in_flight{0};
   std::atomic<int64_t> malformed_requests{0};
+  std::atomic<int64_t> streams_open{0};  // server-sent-event streams
 
  private:
   static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,

@@ -73,12 +73,39 @@ StatusOr<nlohmann::json> ParseJsonObject(const std::string& body) {
   return j;
 }
 
+std::string FormatSse(const SseEvent& event) {
+  std::string out;
+  out.reserve(event.data.size() + 64);
+  if (!event.id.empty()) out += "id: " + event.id + "\n";
+  if (!event.event.empty()) out += "event: " + event.event + "\n";
+  size_t start = 0;
+  while (true) {
+    size_t nl = event.data.find('\n', start);
+    out += "data: ";
+    out.append(event.data, start, nl == std::string::npos ? std::string::npos : nl - start);
+    out += '\n';
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  out += '\n';
+  return out;
+}
+
 void Router::Add(std::string method, std::string pattern, Handler handler) {
   Route r;
   for (auto seg : SplitPath(pattern)) r.segments.emplace_back(seg);
   r.method = std::move(method);
   r.pattern = std::move(pattern);
   r.handler = std::move(handler);
+  routes_.push_back(std::move(r));
+}
+
+void Router::AddAsync(std::string method, std::string pattern, AsyncHandler handler) {
+  Route r;
+  for (auto seg : SplitPath(pattern)) r.segments.emplace_back(seg);
+  r.method = std::move(method);
+  r.pattern = std::move(pattern);
+  r.async_handler = std::move(handler);
   routes_.push_back(std::move(r));
 }
 
@@ -105,7 +132,11 @@ Router::Match Router::Find(Request& request) const {
       continue;
     }
     request.params = std::move(params);
-    match.handler = &route.handler;
+    if (route.async_handler) {
+      match.async_handler = &route.async_handler;
+    } else {
+      match.handler = &route.handler;
+    }
     match.pattern = route.pattern;
     match.method_not_allowed = false;
     return match;

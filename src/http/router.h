@@ -3,10 +3,16 @@
 // A handler receives a Request (method, path, decoded query, path parameters, headers, body)
 // and returns a Response. Handlers are synchronous and run on the server's worker threads; they
 // must be thread-safe. Routes are registered once at start and read-only afterwards.
+//
+// Two more kinds serve requests that wait without holding a thread: an AsyncHandler receives a
+// Completion it may complete later from any thread (long-poll), or turn into an EventStream of
+// server-sent events (SSE). The server keeps no thread per waiting request.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -55,13 +61,66 @@ StatusOr<nlohmann::json> ParseJsonObject(const std::string& body);
 
 using Handler = std::function<Response(const Request&)>;
 
+// One server-sent event. Multi-line data is sent as several "data:" lines.
+struct SseEvent {
+  std::string id;     // "" : no id line
+  std::string event;  // "" : no event line (the client sees "message")
+  std::string data;
+};
+
+// Returns the wire form of an event ("id: ...\nevent: ...\ndata: ...\n\n").
+std::string FormatSse(const SseEvent& event);
+
+// An open server-sent-event stream. Thread-safe; may outlive the connection: once the client
+// went away (or the server shuts down) Send returns false and does nothing.
+class EventStream {
+ public:
+  virtual ~EventStream() = default;
+  // Queues an event for the client; returns false when the stream is closed.
+  virtual bool Send(const SseEvent& event) = 0;
+  // Ends the stream and the connection.
+  virtual void Close() = 0;
+  // Returns true once the stream is closed (by either side).
+  virtual bool closed() const = 0;
+  // Calls `fn` once when the stream closes (at once when it is already closed). The callback
+  // runs on a server thread and must not block.
+  virtual void OnClose(std::function<void()> fn) = 0;
+};
+
+// The pending answer of an asynchronous request. Thread-safe: the first of Respond or
+// OpenStream wins, later calls do nothing. Dropping the last reference without answering
+// answers 500.
+class Completion {
+ public:
+  virtual ~Completion() = default;
+  // Answers the request.
+  virtual void Respond(Response response) = 0;
+  // Answers with a `text/event-stream` response (status 200, `headers` added) and returns the
+  // stream; the server sends a comment line every keep-alive interval so proxies keep it open.
+  // Returns null when the request was already answered.
+  virtual std::shared_ptr<EventStream> OpenStream(
+      std::vector<std::pair<std::string, std::string>> headers = {}) = 0;
+  // Answers with `on_timeout()` unless answered within `after`; also when the server shuts
+  // down first, so waiting clients get an answer instead of a cut connection.
+  virtual void SetDeadline(std::chrono::milliseconds after, std::function<Response()> on_timeout) = 0;
+  // Returns true once answered.
+  virtual bool done() const = 0;
+};
+
+// A handler that answers through `completion`, now or later, from any thread. It must return
+// quickly: it runs on a worker thread.
+using AsyncHandler = std::function<void(const Request&, std::shared_ptr<Completion> completion)>;
+
 class Router {
  public:
   // Registers `handler` for `method` and `pattern` ("/api/v1/incidents/{id}/timeline").
   void Add(std::string method, std::string pattern, Handler handler);
+  // Registers an asynchronous handler (long-poll, server-sent events).
+  void AddAsync(std::string method, std::string pattern, AsyncHandler handler);
 
   struct Match {
-    const Handler* handler = nullptr;  // null when nothing matched
+    const Handler* handler = nullptr;  // null when nothing matched or the route is async
+    const AsyncHandler* async_handler = nullptr;  // set for routes added with AddAsync
     std::string pattern;               // the matched route, for metrics ("" when none)
     bool method_not_allowed = false;   // the path exists with other methods
     std::string allowed_methods;       // for the Allow header
@@ -75,7 +134,8 @@ class Router {
     std::string method;
     std::string pattern;
     std::vector<std::string> segments;
-    Handler handler;
+    Handler handler;             // exactly one of handler and async_handler is set
+    AsyncHandler async_handler;
   };
   std::vector<Route> routes_;
 };

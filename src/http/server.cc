@@ -5,9 +5,11 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 #include <condition_variable>
-#include <mutex>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -22,30 +24,62 @@ using Clock = std::chrono::steady_clock;
 
 class ServerImpl;
 
-// One client connection: read a request, answer it, repeat while keep-alive holds.
+class SseStream;
+
+// One client connection: read a request, answer it, repeat while keep-alive holds. An
+// asynchronous route leaves the session waiting (no thread held) until its Completion answers,
+// or turns it into a server-sent-event stream until either side closes it.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, ServerImpl& server);
   ~Session();
   void Start();
-  // Closes the connection when it is waiting for a request; in-flight work finishes first.
+  // Closes the connection when it is waiting for a request, closes an open event stream and
+  // fires the deadline of a waiting asynchronous request; in-flight work finishes first.
   void StopIfIdle();
 
+  // For AsyncCall and SseStream; each posts to the session's strand.
+  void FinishAsync(Response response);
+  void BeginStream(std::shared_ptr<SseStream> stream,
+                   std::vector<std::pair<std::string, std::string>> headers);
+  void ArmDeadline(std::shared_ptr<Completion> call, std::chrono::milliseconds after,
+                   std::function<Response()> on_timeout);
+  void PostEnqueue(std::string bytes);
+  void PostCloseStream();
+
  private:
+  enum class Mode { kRequest, kAsyncPending, kStreaming };
+
   void ReadRequest();
   void OnRead(beast::error_code ec, size_t bytes);
   void Handle();
   void Send(Response response, bool keep_alive);
   void OnWrite(bool keep_alive, beast::error_code ec, size_t bytes);
   void Close();
+  void Enqueue(std::string bytes);
+  void WriteNext();
+  void WatchForHangup();
+  void ArmKeepAlive();
+  void CloseStream();
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<bhttp::response<bhttp::string_body>> response_;
   ServerImpl& server_;
-  bool busy_ = false;  // a request is being handled or answered; touched on the strand only
+  // Everything below is touched on the strand only.
+  bool busy_ = false;  // a request is being handled, awaited, answered or streamed
+  Mode mode_ = Mode::kRequest;
+  bool keep_alive_ = false;  // of the request being handled
+  std::string method_, route_;  // of the request being handled, for metrics
   Clock::time_point started_;
+  net::steady_timer deadline_timer_;
+  net::steady_timer keepalive_timer_;
+  std::shared_ptr<SseStream> sse_;
+  std::deque<std::string> out_queue_;
+  size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  std::array<char, 512> hangup_buffer_{};
 };
 
 class ServerImpl final : public Server {
@@ -159,13 +193,119 @@ class ServerImpl final : public Server {
 
 };
 
+// The EventStream handed to handlers. Holds the session weakly: a stream kept by a subscriber
+// never keeps a dead connection alive.
+class SseStream final : public EventStream {
+ public:
+  explicit SseStream(std::weak_ptr<Session> session) : session_(std::move(session)) {}
+
+  bool Send(const SseEvent& event) override { return SendRaw(FormatSse(event)); }
+
+  bool SendRaw(std::string bytes) {
+    if (closed()) return false;
+    auto s = session_.lock();
+    if (!s) {
+      MarkClosed();
+      return false;
+    }
+    s->PostEnqueue(std::move(bytes));
+    return true;
+  }
+
+  void Close() override {
+    if (auto s = session_.lock()) {
+      s->PostCloseStream();
+    } else {
+      MarkClosed();
+    }
+  }
+
+  bool closed() const override { return closed_.load(); }
+
+  void OnClose(std::function<void()> fn) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!closed_.load()) {
+        on_close_.push_back(std::move(fn));
+        return;
+      }
+    }
+    fn();
+  }
+
+  // Marks the stream closed and runs the OnClose callbacks once.
+  void MarkClosed() {
+    std::vector<std::function<void()>> callbacks;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_.exchange(true)) return;
+      callbacks.swap(on_close_);
+    }
+    for (auto& fn : callbacks) fn();
+  }
+
+ private:
+  std::weak_ptr<Session> session_;
+  std::atomic<bool> closed_{false};
+  std::mutex mu_;
+  std::vector<std::function<void()>> on_close_;  // GUARDED_BY(mu_)
+};
+
+// The Completion handed to asynchronous handlers. Holds the session until answered.
+class AsyncCall final : public Completion, public std::enable_shared_from_this<AsyncCall> {
+ public:
+  explicit AsyncCall(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+
+  ~AsyncCall() override {
+    if (auto s = Take()) s->FinishAsync(Error(Internal("the request was dropped unanswered")));
+  }
+
+  void Respond(Response response) override {
+    if (auto s = Take()) s->FinishAsync(std::move(response));
+  }
+
+  std::shared_ptr<EventStream> OpenStream(
+      std::vector<std::pair<std::string, std::string>> headers) override {
+    auto s = Take();
+    if (!s) return nullptr;
+    auto stream = std::make_shared<SseStream>(s);
+    s->BeginStream(stream, std::move(headers));
+    return stream;
+  }
+
+  void SetDeadline(std::chrono::milliseconds after, std::function<Response()> on_timeout) override {
+    std::shared_ptr<Session> s;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      s = session_;
+    }
+    if (s) s->ArmDeadline(shared_from_this(), after, std::move(on_timeout));
+  }
+
+  bool done() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return session_ == nullptr;
+  }
+
+ private:
+  std::shared_ptr<Session> Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::move(session_);
+  }
+
+  mutable std::mutex mu_;
+  std::shared_ptr<Session> session_;  // GUARDED_BY(mu_); null once answered
+};
+
 Session::Session(tcp::socket socket, ServerImpl& server)
-    : stream_(std::move(socket)), server_(server) {
+    : stream_(std::move(socket)), server_(server), deadline_timer_(stream_.get_executor()),
+      keepalive_timer_(stream_.get_executor()) {
   server_.metrics().connections_open++;
   server_.metrics().connections_total++;
 }
 
 Session::~Session() {
+  if (sse_) sse_->MarkClosed();
   server_.metrics().connections_open--;
   server_.Unregister(this);
 }
@@ -176,6 +316,11 @@ void Session::Start() {
 
 void Session::StopIfIdle() {
   net::post(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->mode_ == Mode::kStreaming) return self->CloseStream();
+    if (self->mode_ == Mode::kAsyncPending) {
+      self->deadline_timer_.cancel();  // the deadline handler answers now (server stopping)
+      return;
+    }
     if (!self->busy_) self->Close();
   });
 }
@@ -253,6 +398,21 @@ void Session::Handle() {
   Router::Match match = server_.router().Find(req);
   Response res;
   std::string route = match.pattern.empty() ? "unmatched" : match.pattern;
+  if (match.async_handler) {
+    server_.metrics().requests_in_flight++;
+    mode_ = Mode::kAsyncPending;
+    keep_alive_ = msg.keep_alive();
+    method_ = req.method;
+    route_ = route;
+    auto call = std::make_shared<AsyncCall>(shared_from_this());
+    try {
+      (*match.async_handler)(req, call);
+    } catch (const std::exception& e) {
+      spdlog::error("handler for {} {} threw: {}", req.method, route, e.what());
+      call->Respond(Error(Internal("unexpected error; see the server log")));
+    }
+    return;
+  }
   if (match.handler) {
     server_.metrics().requests_in_flight++;
     try {
@@ -296,6 +456,134 @@ void Session::OnWrite(bool keep_alive, beast::error_code ec, size_t) {
   response_.reset();
   if (ec || !keep_alive) return Close();
   ReadRequest();
+}
+
+void Session::FinishAsync(Response response) {
+  net::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(response)]() mutable {
+    if (self->mode_ != Mode::kAsyncPending) return;
+    self->mode_ = Mode::kRequest;
+    self->deadline_timer_.cancel();
+    self->server_.metrics().requests_in_flight--;
+    double seconds = std::chrono::duration<double>(Clock::now() - self->started_).count();
+    self->server_.metrics().Observe(self->method_, self->route_, r.status, seconds);
+    self->Send(std::move(r), self->keep_alive_);
+  });
+}
+
+void Session::ArmDeadline(std::shared_ptr<Completion> call, std::chrono::milliseconds after,
+                          std::function<Response()> on_timeout) {
+  net::post(stream_.get_executor(), [self = shared_from_this(), call = std::move(call), after,
+                                     fn = std::move(on_timeout)]() mutable {
+    if (self->mode_ != Mode::kAsyncPending || call->done()) return;
+    if (self->server_.stopping()) {
+      call->Respond(fn());
+      return;
+    }
+    self->deadline_timer_.expires_after(after);
+    self->deadline_timer_.async_wait(
+        [self, call, fn = std::move(fn)](beast::error_code ec) {
+          // Cancelled: either answered already (Respond then does nothing) or shutting down.
+          if (ec == net::error::operation_aborted && !self->server_.stopping()) return;
+          if (!call->done()) call->Respond(fn());
+        });
+  });
+}
+
+void Session::BeginStream(std::shared_ptr<SseStream> stream,
+                          std::vector<std::pair<std::string, std::string>> headers) {
+  net::post(stream_.get_executor(), [self = shared_from_this(), stream = std::move(stream),
+                                     headers = std::move(headers)]() mutable {
+    if (self->mode_ != Mode::kAsyncPending) return stream->MarkClosed();
+    self->mode_ = Mode::kStreaming;
+    self->deadline_timer_.cancel();
+    self->sse_ = std::move(stream);
+    self->server_.metrics().requests_in_flight--;
+    self->server_.metrics().streams_open++;
+    double seconds = std::chrono::duration<double>(Clock::now() - self->started_).count();
+    self->server_.metrics().Observe(self->method_, self->route_, 200, seconds);
+    // No length and no chunking: the stream ends when the connection closes.
+    std::string head =
+        "HTTP/1.1 200 OK\r\nServer: firebreak\r\nContent-Type: text/event-stream\r\n"
+        "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n";
+    for (auto& [name, value] : headers) head += name + ": " + value + "\r\n";
+    head += "\r\n";
+    self->stream_.expires_never();
+    // Queued events sent before the headers were written go out after them.
+    self->out_queue_.push_front(std::move(head));
+    self->queued_bytes_ += self->out_queue_.front().size();
+    if (self->server_.stopping()) return self->CloseStream();
+    if (!self->writing_) self->WriteNext();
+    self->WatchForHangup();
+    self->ArmKeepAlive();
+  });
+}
+
+void Session::PostEnqueue(std::string bytes) {
+  net::post(stream_.get_executor(), [self = shared_from_this(), b = std::move(bytes)]() mutable {
+    self->Enqueue(std::move(b));
+  });
+}
+
+void Session::PostCloseStream() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] { self->CloseStream(); });
+}
+
+void Session::Enqueue(std::string bytes) {
+  if (!sse_ || sse_->closed()) return;
+  queued_bytes_ += bytes.size();
+  out_queue_.push_back(std::move(bytes));
+  // A client that does not read is dropped rather than buffered without bound; it reconnects
+  // and catches up from its last event id.
+  if (queued_bytes_ > server_.options().max_stream_buffer_bytes) {
+    spdlog::debug("event stream client too slow ({} bytes queued); closing", queued_bytes_);
+    return CloseStream();
+  }
+  if (mode_ == Mode::kStreaming && !writing_) WriteNext();
+}
+
+void Session::WriteNext() {
+  if (out_queue_.empty()) {
+    writing_ = false;
+    return;
+  }
+  writing_ = true;
+  net::async_write(stream_.socket(), net::buffer(out_queue_.front()),
+                   [self = shared_from_this()](beast::error_code ec, size_t) {
+                     self->queued_bytes_ -= self->out_queue_.front().size();
+                     self->out_queue_.pop_front();
+                     if (ec) {
+                       self->writing_ = false;
+                       return self->CloseStream();
+                     }
+                     self->WriteNext();
+                   });
+}
+
+void Session::WatchForHangup() {
+  // The client sends nothing on an event stream; a completed read means it closed (or broke
+  // protocol), either way the stream ends.
+  stream_.socket().async_read_some(
+      net::buffer(hangup_buffer_), [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (ec) return self->CloseStream();
+        self->WatchForHangup();
+      });
+}
+
+void Session::ArmKeepAlive() {
+  keepalive_timer_.expires_after(server_.options().sse_keepalive);
+  keepalive_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec || !self->sse_ || self->sse_->closed()) return;
+    self->Enqueue(": keep-alive\n\n");
+    self->ArmKeepAlive();
+  });
+}
+
+void Session::CloseStream() {
+  if (mode_ != Mode::kStreaming) return;
+  if (sse_ && !sse_->closed()) server_.metrics().streams_open--;
+  if (sse_) sse_->MarkClosed();
+  keepalive_timer_.cancel();
+  Close();
 }
 
 void Session::Close() {

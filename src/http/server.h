@@ -2,8 +2,10 @@
 //
 // Keeps connections alive, accepts sized and chunked request bodies up to a limit (413 above
 // it), answers unparseable bytes with a JSON 400 and closes that connection, and shuts down
-// gracefully: Shutdown() stops accepting, closes idle connections, lets requests in flight
-// finish (up to a grace period) and then returns. Owns sockets and threads; borrows the Router
+// gracefully: Shutdown() stops accepting, closes idle connections and open event streams,
+// answers waiting asynchronous requests through their deadline callback, lets requests in
+// flight finish (up to a grace period) and then returns. Asynchronous routes (long-poll, SSE)
+// hold no thread while they wait. Owns sockets and threads; borrows the Router
 // and HttpMetrics, which must outlive it.
 #pragma once
 
@@ -25,6 +27,10 @@ struct ServerOptions {
   size_t max_body_bytes = 4 << 20;
   size_t max_header_bytes = 16 << 10;
   std::chrono::seconds idle_timeout{60};
+  // How often an open event stream gets a comment line, so that proxies keep it open.
+  std::chrono::milliseconds sse_keepalive{15000};
+  // An event stream whose client reads slower than this much backlog is closed.
+  size_t max_stream_buffer_bytes = 1 << 20;
 };
 
 class Server {

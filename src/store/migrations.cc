@@ -61,6 +61,49 @@ CREATE TABLE tokens (
 );
 CREATE UNIQUE INDEX tokens_active_name ON tokens (name) WHERE revoked_at IS NULL;
 )sql",
+      // 2: agent releases: versions, pointers (current, stable, enabled, revision), history.
+      R"sql(
+CREATE TABLE agents (
+  agent TEXT PRIMARY KEY,
+  current_version TEXT NOT NULL DEFAULT '',
+  stable_version TEXT NOT NULL DEFAULT '',
+  enabled INTEGER NOT NULL DEFAULT 1,
+  revision INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE agent_versions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  agent TEXT NOT NULL REFERENCES agents (agent),
+  version TEXT NOT NULL,
+  manifest TEXT NOT NULL,
+  pulled INTEGER NOT NULL DEFAULT 0,
+  pulled_at INTEGER,
+  pulled_by TEXT NOT NULL DEFAULT '',
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (agent, version)
+);
+-- A version's manifest is immutable; only its pulled mark may change.
+CREATE TRIGGER agent_versions_immutable BEFORE UPDATE OF agent, version, manifest, created_by,
+  created_at ON agent_versions
+  BEGIN SELECT RAISE(ABORT, 'agent versions are immutable'); END;
+
+CREATE TABLE agent_pointer_changes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  agent TEXT NOT NULL REFERENCES agents (agent),
+  revision INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  from_version TEXT NOT NULL DEFAULT '',
+  to_version TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '',
+  incident_id INTEGER
+);
+CREATE INDEX agent_pointer_changes_by_agent ON agent_pointer_changes (agent, id);
+)sql",
   };
   return kMigrations;
 }

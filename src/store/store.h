@@ -19,6 +19,7 @@
 #include "common/status.h"
 #include "store/events.h"
 #include "store/incidents.h"
+#include "store/releases.h"
 #include "store/tokens.h"
 
 namespace firebreak {
@@ -44,6 +45,7 @@ class Txn {
   virtual IncidentRepo& incidents() = 0;
   virtual EventRepo& events() = 0;
   virtual TokenRepo& tokens() = 0;
+  virtual ReleaseRepo& releases() = 0;
 };
 
 class Store {

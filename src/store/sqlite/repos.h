@@ -45,18 +45,41 @@ class SqliteTokenRepo final : public TokenRepo {
   Connection& conn_;
 };
 
+class SqliteReleaseRepo final : public ReleaseRepo {
+ public:
+  explicit SqliteReleaseRepo(Connection& conn) : conn_(conn) {}
+  StatusOr<AgentRecord> GetAgent(const std::string& agent) override;
+  StatusOr<std::vector<AgentRecord>> ListAgents() override;
+  Status InsertAgent(const AgentRecord& r) override;
+  Status UpdateAgent(const AgentRecord& r) override;
+  Status InsertVersion(const AgentVersionRecord& r) override;
+  StatusOr<AgentVersionRecord> GetVersion(const std::string& agent,
+                                          const std::string& version) override;
+  StatusOr<std::vector<AgentVersionRecord>> ListVersions(const std::string& agent) override;
+  Status SetPulled(const std::string& agent, const std::string& version, bool pulled,
+                   std::optional<TimeMs> at, const std::string& by) override;
+  StatusOr<int64_t> AppendChange(const PointerChangeRecord& r) override;
+  StatusOr<std::vector<PointerChangeRecord>> Changes(const std::string& agent, int limit) override;
+
+ private:
+  Connection& conn_;
+};
+
 // The transaction object handed to Store::Write/Read callbacks.
 class SqliteTxn final : public Txn {
  public:
-  explicit SqliteTxn(Connection& conn) : incidents_(conn), events_(conn), tokens_(conn) {}
+  explicit SqliteTxn(Connection& conn)
+      : incidents_(conn), events_(conn), tokens_(conn), releases_(conn) {}
   IncidentRepo& incidents() override { return incidents_; }
   EventRepo& events() override { return events_; }
   TokenRepo& tokens() override { return tokens_; }
+  ReleaseRepo& releases() override { return releases_; }
 
  private:
   SqliteIncidentRepo incidents_;
   SqliteEventRepo events_;
   SqliteTokenRepo tokens_;
+  SqliteReleaseRepo releases_;
 };
 
 }  // namespace firebreak::sqlite
