@@ -62,8 +62,31 @@ StatusOr<Principal> AuthenticateForRuntime(TokenService& tokens, const Request& 
   return p;
 }
 
+// Returns the JSON text of a runtime state. One publish calls every listener of an agent on
+// one thread with the same state, so the text is encoded once per thread and (agent, revision)
+// (which names one state) instead of once per listener.
+const std::string& RuntimeText(const RuntimeState& s) {
+  thread_local std::string agent;
+  thread_local int64_t revision = -1;
+  thread_local std::string text;
+  if (revision != s.revision || agent != s.agent) {
+    text = http::Json(200, RuntimeJson(s)).body;
+    agent = s.agent;
+    revision = s.revision;
+  }
+  return text;
+}
+
 http::SseEvent RuntimeEvent(const RuntimeState& s) {
-  return {std::to_string(s.revision), "runtime", RuntimeJson(s).dump()};
+  std::string data = RuntimeText(s);
+  if (!data.empty() && data.back() == '\n') data.pop_back();
+  return {std::to_string(s.revision), "runtime", std::move(data)};
+}
+
+http::Response RuntimeResponse(const RuntimeState& s) {
+  http::Response r;
+  r.body = RuntimeText(s);
+  return r;
 }
 
 // Shared by an event stream's hub listener and the handler that opens the stream: events that
@@ -190,7 +213,7 @@ void RegisterAgents(http::Router& r, const Deps& d) {
     auto id_holder = std::make_shared<std::atomic<uint64_t>>(0);
     uint64_t id = hub.Subscribe(agent, [done, known, id_holder, &hub](const std::shared_ptr<const RuntimeState>& s) {
       if (s->revision == *known) return;
-      done->Respond(http::Json(200, RuntimeJson(*s)));
+      done->Respond(RuntimeResponse(*s));
       hub.Unsubscribe(id_holder->load());
     });
     id_holder->store(id);
