@@ -263,6 +263,8 @@ void RegisterAgents(http::Router& r, const Deps& d) {
     stream->OnClose([&hub, id] { hub.Unsubscribe(id); });
     std::lock_guard<std::mutex> lock(state->mu);
     state->stream = stream;
+    // An id from the future (a store restored from a backup) must not silence the stream.
+    if (state->last_sent > now->revision) state->last_sent = -1;
     const RuntimeState& newest =
         state->pending && state->pending->revision > now->revision ? *state->pending : *now;
     state->SendLocked(newest);

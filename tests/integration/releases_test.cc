@@ -132,6 +132,12 @@ TEST(Releases, StreamResumesFromLastEventIdAfterRestart) {
   ASSERT_TRUE(behind.ReadUntil("}\n\n")) << behind.received();
   EXPECT_EQ(EventData(behind.received(), 4)["version"], "v1");
 
+  // An id the server never issued (a store restored from a backup) gets the current state.
+  StreamClient confused(server.port());
+  confused.Get("/api/v1/agents/support-bot/runtime/stream", server.admin_token(), "Last-Event-ID: 99\r\n");
+  ASSERT_TRUE(confused.ReadUntil("}\n\n")) << confused.received();
+  EXPECT_EQ(EventData(confused.received(), 4)["version"], "v1");
+
   // A client already at revision 4 gets nothing until the next change, then only that.
   StreamClient current(server.port());
   current.Get("/api/v1/agents/support-bot/runtime/stream", server.admin_token(), "Last-Event-ID: 4\r\n");
