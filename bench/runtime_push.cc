@@ -18,10 +18,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+// clang-format off
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
+// clang-format on
 #include <algorithm>
 #include <array>
-#include <functional>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -31,6 +33,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -155,10 +158,10 @@ int64_t MetricValue(uint16_t port, const std::string& token, const std::string& 
 struct Shared {
   uint16_t port = 0;
   std::string token;
-  std::atomic<int64_t> target{-1};       // the revision being waited for
-  SteadyClock::time_point t0;            // when the rollback request was sent
-  std::atomic<int> reached{0};           // clients that saw the target
-  std::atomic<int> connected_streams{0}; // streams that got their first event since (re)connect
+  std::atomic<int64_t> target{-1};        // the revision being waited for
+  SteadyClock::time_point t0;             // when the rollback request was sent
+  std::atomic<int> reached{0};            // clients that saw the target
+  std::atomic<int> connected_streams{0};  // streams that got their first event since (re)connect
   std::atomic<int64_t> reconnects{0};
 };
 
@@ -208,18 +211,20 @@ class AgentClient : public std::enable_shared_from_this<AgentClient> {
     }
     out_ = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
            shared_.token + "\r\n" + extra + "\r\n";
-    net::async_write(socket_, net::buffer(out_), [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return self->Retry();
-      self->Read();
-    });
+    net::async_write(socket_, net::buffer(out_),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->Retry();
+                       self->Read();
+                     });
   }
 
   void Read() {
-    socket_.async_read_some(net::buffer(chunk_), [self = shared_from_this()](beast::error_code ec, size_t n) {
-      if (ec) return self->Retry();
-      self->buffer_.append(self->chunk_.data(), n);
-      self->sse_ ? self->ParseEvents() : self->ParseResponse();
-    });
+    socket_.async_read_some(net::buffer(chunk_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->Retry();
+                              self->buffer_.append(self->chunk_.data(), n);
+                              self->sse_ ? self->ParseEvents() : self->ParseResponse();
+                            });
   }
 
   void Saw(int64_t revision) {
@@ -228,7 +233,8 @@ class AgentClient : public std::enable_shared_from_this<AgentClient> {
     int64_t target = shared_.target.load();
     if (!reached_ && target >= 0 && revision >= target) {
       reached_ = true;
-      latency_ms_ = std::chrono::duration<double, std::milli>(SteadyClock::now() - shared_.t0).count();
+      latency_ms_ =
+          std::chrono::duration<double, std::milli>(SteadyClock::now() - shared_.t0).count();
       shared_.reached++;
     }
   }
@@ -297,7 +303,9 @@ class AgentClient : public std::enable_shared_from_this<AgentClient> {
 void Report(const std::string& what, std::vector<double> ms) {
   if (ms.empty()) return;
   std::sort(ms.begin(), ms.end());
-  auto pct = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))]; };
+  auto pct = [&](double p) {
+    return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))];
+  };
   std::printf("  %-28s n=%-5zu p50=%7.2f ms  p99=%7.2f ms  max=%7.2f ms\n", what.c_str(), ms.size(),
               pct(0.50), pct(0.99), ms.back());
 }
@@ -325,18 +333,23 @@ int main(int argc, char** argv) {
   Config cfg;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--firebreak") cfg.firebreak = value;
-    else if (flag == "--streams") cfg.streams = std::stoi(value);
-    else if (flag == "--pollers") cfg.pollers = std::stoi(value);
-    else if (flag == "--rounds") cfg.rounds = std::stoi(value);
+    if (flag == "--firebreak")
+      cfg.firebreak = value;
+    else if (flag == "--streams")
+      cfg.streams = std::stoi(value);
+    else if (flag == "--pollers")
+      cfg.pollers = std::stoi(value);
+    else if (flag == "--rounds")
+      cfg.rounds = std::stoi(value);
   }
   if (cfg.firebreak.empty()) {
     std::cerr << "usage: runtime_push --firebreak PATH [--streams N] [--pollers N] [--rounds N]\n";
     return 2;
   }
   RaiseOpenFileLimit();
-  std::string dir = (std::filesystem::temp_directory_path() /
-                     ("runtime_push." + std::to_string(getpid()))).string();
+  std::string dir =
+      (std::filesystem::temp_directory_path() / ("runtime_push." + std::to_string(getpid())))
+          .string();
   std::filesystem::create_directories(dir);
   Server server(cfg.firebreak, dir + "/data", FreePort());
   server.Start();
@@ -349,8 +362,10 @@ int main(int argc, char** argv) {
   const std::string manifest1 = R"({"model":"m","prompt_hash":"sha256:1"})";
   const std::string manifest2 = R"({"model":"m","prompt_hash":"sha256:2"})";
   std::string agent_path = std::string("/api/v1/agents/") + kAgent;
-  MustCall(port, token, "POST", agent_path + "/versions", R"({"version":"v1","manifest":)" + manifest1 + "}");
-  MustCall(port, token, "POST", agent_path + "/versions", R"({"version":"v2","manifest":)" + manifest2 + "}");
+  MustCall(port, token, "POST", agent_path + "/versions",
+           R"({"version":"v1","manifest":)" + manifest1 + "}");
+  MustCall(port, token, "POST", agent_path + "/versions",
+           R"({"version":"v2","manifest":)" + manifest2 + "}");
   MustCall(port, token, "POST", agent_path + "/deploy", R"({"version":"v1"})");
   MustCall(port, token, "POST", agent_path + "/versions/v1/promote");
   MustCall(port, token, "POST", agent_path + "/deploy", R"({"version":"v2"})");
@@ -359,8 +374,10 @@ int main(int argc, char** argv) {
   net::io_context ioc;
   auto work = net::make_work_guard(ioc);
   std::vector<std::shared_ptr<AgentClient>> clients;
-  for (int i = 0; i < cfg.streams; ++i) clients.push_back(std::make_shared<AgentClient>(ioc, shared, true));
-  for (int i = 0; i < cfg.pollers; ++i) clients.push_back(std::make_shared<AgentClient>(ioc, shared, false));
+  for (int i = 0; i < cfg.streams; ++i)
+    clients.push_back(std::make_shared<AgentClient>(ioc, shared, true));
+  for (int i = 0; i < cfg.pollers; ++i)
+    clients.push_back(std::make_shared<AgentClient>(ioc, shared, false));
   for (auto& c : clients) net::post(ioc, [c] { c->Start(); });
   std::thread io([&] { ioc.run(); });
 
@@ -368,7 +385,8 @@ int main(int argc, char** argv) {
     return [&, r] {
       return shared.connected_streams.load() >= cfg.streams &&
              MetricValue(port, token, "firebreak_http_requests_in_flight") >= cfg.pollers &&
-             std::all_of(clients.begin(), clients.end(), [r](auto& c) { return c->revision() >= r; });
+             std::all_of(clients.begin(), clients.end(),
+                         [r](auto& c) { return c->revision() >= r; });
     };
   };
   // Reads of client state from this thread race benignly with the client thread: they are only
@@ -393,14 +411,17 @@ int main(int argc, char** argv) {
     }
     shared.target = revision + 1;
     shared.t0 = SteadyClock::now();
-    auto [status, body] = Call(port, token, "POST", agent_path + "/rollback", R"({"reason":"bench"})");
-    double request_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - shared.t0).count();
+    auto [status, body] =
+        Call(port, token, "POST", agent_path + "/rollback", R"({"reason":"bench"})");
+    double request_ms =
+        std::chrono::duration<double, std::milli>(SteadyClock::now() - shared.t0).count();
     if (status != 200) {
       std::cerr << "rollback -> " << status << " " << body << "\n";
       std::exit(2);
     }
     ++revision;
-    bool all = WaitFor([&] { return shared.reached.load() >= static_cast<int>(clients.size()); }, 60);
+    bool all =
+        WaitFor([&] { return shared.reached.load() >= static_cast<int>(clients.size()); }, 60);
     std::vector<double> sse_ms, poll_ms, all_ms;
     int round_missed = 0;
     for (auto& c : clients) {
@@ -415,17 +436,19 @@ int main(int argc, char** argv) {
     std::printf("%s (rollback request answered in %.2f ms%s)\n", title.c_str(), request_ms,
                 restart ? (", server restarted " +
                            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                              shared.t0 - restart_t0).count()) +
+                                              shared.t0 - restart_t0)
+                                              .count()) +
                            " ms before it, " +
                            std::to_string(shared.reconnects.load() - reconnects_before) +
                            " client reconnect attempts")
-                                .c_str()
+                              .c_str()
                         : "");
     Report("SSE streams", sse_ms);
     Report("long-pollers", poll_ms);
     Report("all clients", all_ms);
-    if (!all || round_missed) std::printf("  MISSED: %d clients never saw revision %lld\n", round_missed,
-                                          static_cast<long long>(revision));
+    if (!all || round_missed)
+      std::printf("  MISSED: %d clients never saw revision %lld\n", round_missed,
+                  static_cast<long long>(revision));
     // Back to v2 for the next round (not measured), and wait until everyone is there again.
     MustCall(port, token, "POST", agent_path + "/deploy", R"({"version":"v2","force":true})");
     ++revision;
@@ -433,8 +456,9 @@ int main(int argc, char** argv) {
   };
 
   for (int round = 1; round <= cfg.rounds; ++round) {
-    run_round("round " + std::to_string(round) + ": rollback to " + std::to_string(cfg.streams + cfg.pollers) +
-                  " connected clients", false);
+    run_round("round " + std::to_string(round) + ": rollback to " +
+                  std::to_string(cfg.streams + cfg.pollers) + " connected clients",
+              false);
   }
   run_round("restart: SIGTERM + start on the same port, rollback as soon as it answers", true);
 

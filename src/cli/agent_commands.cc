@@ -31,8 +31,10 @@ void PrintRuntime(const Json& rt) {
 int ChangeResult(Context& ctx, const std::optional<Json>& res, const std::string& verb) {
   if (!res) return 1;
   if (ctx.json) return ctx.PrintJson(*res);
-  if (!res->value("changed", false)) std::cout << "nothing to do: ";
-  else std::cout << verb << ": ";
+  if (!res->value("changed", false))
+    std::cout << "nothing to do: ";
+  else
+    std::cout << verb << ": ";
   if (res->contains("pulled")) std::cout << "pulled " << Str(*res, "pulled") << "; ";
   PrintRuntime((*res)["runtime"]);
   return 0;
@@ -52,10 +54,13 @@ void AddAgentCommands(CLI::App& app, Context& ctx, Action& action) {
   auto o = std::make_shared<Options>();  // kept alive by the callbacks below
   auto* agent = app.add_subcommand("agent", "agent versions, rollback, kill switch, runtime");
   agent->require_subcommand(1);
-  auto path_of = [o](const std::string& suffix) { return "/api/v1/agents/" + Escape(o->agent) + suffix; };
+  auto path_of = [o](const std::string& suffix) {
+    return "/api/v1/agents/" + Escape(o->agent) + suffix;
+  };
   auto change_options = [o](CLI::App* cmd) {
     cmd->add_option("--reason", o->reason, "why (shown in the history and on the timeline)");
-    cmd->add_option("--incident", o->incident, "INC-42: put this change on the incident's timeline");
+    cmd->add_option("--incident", o->incident,
+                    "INC-42: put this change on the incident's timeline");
   };
 
   auto* reg = agent->add_subcommand("register", "register a new version (creates the agent)");
@@ -80,7 +85,8 @@ void AddAgentCommands(CLI::App& app, Context& ctx, Action& action) {
         std::cerr << "error: " << o->manifest_path << " is not valid JSON\n";
         return 1;
       }
-      auto res = ctx.Call("POST", path_of("/versions"), Json{{"version", o->version}, {"manifest", manifest}});
+      auto res = ctx.Call("POST", path_of("/versions"),
+                          Json{{"version", o->version}, {"manifest", manifest}});
       if (!res) return 1;
       if (ctx.json) return ctx.PrintJson(*res);
       std::cout << "registered " << Str(*res, "agent") << " " << Str(*res, "version") << "\n";
@@ -144,17 +150,21 @@ void AddAgentCommands(CLI::App& app, Context& ctx, Action& action) {
   change_options(promote);
   promote->callback([&ctx, &action, o, path_of] {
     action = [&ctx, o, path_of] {
-      return ChangeResult(ctx, ctx.Call("POST", path_of("/versions/" + Escape(o->version) + "/promote"),
-                                        ChangeBody(*o)),
-                          "promoted");
+      return ChangeResult(
+          ctx,
+          ctx.Call("POST", path_of("/versions/" + Escape(o->version) + "/promote"), ChangeBody(*o)),
+          "promoted");
     };
   });
 
-  auto* rollback = agent->add_subcommand("rollback", "pull the current version, go back to the last known stable");
+  auto* rollback = agent->add_subcommand(
+      "rollback", "pull the current version, go back to the last known stable");
   rollback->add_option("agent", o->agent, "agent name")->required();
   rollback->add_option("--to", o->to, "roll back to this version instead of the last known stable");
-  rollback->add_option("--reason", o->reason, "why (shown in the history and on the timeline)")->required();
-  rollback->add_option("--incident", o->incident, "INC-42: put the rollback on the incident's timeline");
+  rollback->add_option("--reason", o->reason, "why (shown in the history and on the timeline)")
+      ->required();
+  rollback->add_option("--incident", o->incident,
+                       "INC-42: put the rollback on the incident's timeline");
   rollback->callback([&ctx, &action, o, path_of] {
     action = [&ctx, o, path_of] {
       Json body = ChangeBody(*o);
@@ -204,7 +214,8 @@ void AddAgentCommands(CLI::App& app, Context& ctx, Action& action) {
       print(*res);
       int64_t revision = res->value("revision", int64_t{0});
       while (true) {
-        auto next = ctx.Call("GET", path_of("/runtime?wait=30&revision=" + std::to_string(revision)));
+        auto next =
+            ctx.Call("GET", path_of("/runtime?wait=30&revision=" + std::to_string(revision)));
         if (!next) return 1;
         int64_t r = next->value("revision", int64_t{0});
         if (r == revision) continue;

@@ -42,8 +42,7 @@ Status OnlyKnown(const nlohmann::json& j, const std::string& path,
 
 const std::vector<std::string>& EffectClasses() {
   static const std::vector<std::string> kClasses = {
-      "read-only",     "outbound-message", "payment",       "record-change",
-      "data-export",   "code-execution",
+      "read-only", "outbound-message", "payment", "record-change", "data-export", "code-execution",
   };
   return kClasses;
 }
@@ -73,7 +72,8 @@ StatusOr<nlohmann::json> ValidateManifest(const nlohmann::json& manifest) {
                       Text(manifest, root, "prompt_hash", true, kMaxPromptHash));
   for (char c : prompt_hash) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != ':' && c != '-' && c != '_') {
-      return InvalidArgument("'manifest.prompt_hash' may hold only letters, digits, ':', '-' and '_'");
+      return InvalidArgument(
+          "'manifest.prompt_hash' may hold only letters, digits, ':', '-' and '_'");
     }
   }
 
@@ -82,7 +82,8 @@ StatusOr<nlohmann::json> ValidateManifest(const nlohmann::json& manifest) {
   if (t != manifest.end() && !t->is_null()) {
     if (!t->is_array()) return InvalidArgument("'manifest.tools' must be an array");
     if (t->size() > kMaxTools) {
-      return InvalidArgument("'manifest.tools' has more than " + std::to_string(kMaxTools) + " tools");
+      return InvalidArgument("'manifest.tools' has more than " + std::to_string(kMaxTools) +
+                             " tools");
     }
     std::set<std::string> names;
     for (size_t i = 0; i < t->size(); ++i) {

@@ -36,7 +36,8 @@ StatusOr<RuntimeState> LoadRuntimeState(Txn& txn, const AgentRecord& a) {
   st.revision = a.revision;
   st.updated_at = a.updated_at;
   if (!a.current_version.empty()) {
-    FB_ASSIGN_OR_RETURN(AgentVersionRecord v, txn.releases().GetVersion(a.agent, a.current_version));
+    FB_ASSIGN_OR_RETURN(AgentVersionRecord v,
+                        txn.releases().GetVersion(a.agent, a.current_version));
     st.manifest = nlohmann::json::parse(v.manifest_json, nullptr, /*allow_exceptions=*/false);
     if (st.manifest.is_discarded()) {
       return Internal("stored manifest of " + a.agent + "/" + v.version + " is not JSON");
@@ -116,8 +117,8 @@ StatusOr<RuntimeState> ReleaseService::Runtime(const std::string& agent) {
 }
 
 StatusOr<ChangeResult> ReleaseService::Change(const std::string& actor, const std::string& agent,
-                                              const std::string& action,
-                                              const ChangeRequest& req, const Decide& decide) {
+                                              const std::string& action, const ChangeRequest& req,
+                                              const Decide& decide) {
   FB_RETURN_IF_ERROR(CheckReleaseName("agent", agent, kMaxAgent));
   if (req.reason.size() > kMaxReason) {
     return InvalidArgument("'reason' is longer than " + std::to_string(kMaxReason) + " bytes");
@@ -166,80 +167,89 @@ StatusOr<ChangeResult> ReleaseService::Deploy(const std::string& actor, const st
                                               const std::string& version,
                                               const ChangeRequest& req) {
   FB_RETURN_IF_ERROR(CheckReleaseName("version", version, kMaxVersion));
-  return Change(actor, agent, "deploy", req, [&](Txn& txn, AgentRecord& a, ChangeResult& out) -> Status {
-    FB_ASSIGN_OR_RETURN(AgentVersionRecord v, txn.releases().GetVersion(agent, version));
-    if (v.pulled && !req.force) {
-      return Conflict("version " + Quoted(version) + " of agent " + Quoted(agent) +
-                      " was pulled by a rollback; deploying it again needs force (--force)");
-    }
-    if (a.current_version == version) return Status::Ok();
-    out.changed = true;
-    out.change = PointerChangeRecord{};
-    out.change->from_version = a.current_version;
-    out.change->to_version = version;
-    a.current_version = version;
-    return Status::Ok();
-  });
+  return Change(
+      actor, agent, "deploy", req, [&](Txn& txn, AgentRecord& a, ChangeResult& out) -> Status {
+        FB_ASSIGN_OR_RETURN(AgentVersionRecord v, txn.releases().GetVersion(agent, version));
+        if (v.pulled && !req.force) {
+          return Conflict("version " + Quoted(version) + " of agent " + Quoted(agent) +
+                          " was pulled by a rollback; deploying it again needs force (--force)");
+        }
+        if (a.current_version == version) return Status::Ok();
+        out.changed = true;
+        out.change = PointerChangeRecord{};
+        out.change->from_version = a.current_version;
+        out.change->to_version = version;
+        a.current_version = version;
+        return Status::Ok();
+      });
 }
 
 StatusOr<ChangeResult> ReleaseService::Promote(const std::string& actor, const std::string& agent,
                                                const std::string& version,
                                                const ChangeRequest& req) {
   FB_RETURN_IF_ERROR(CheckReleaseName("version", version, kMaxVersion));
-  return Change(actor, agent, "promote", req, [&](Txn& txn, AgentRecord& a, ChangeResult& out) -> Status {
-    FB_ASSIGN_OR_RETURN(AgentVersionRecord v, txn.releases().GetVersion(agent, version));
-    if (v.pulled && !req.force) {
-      return Conflict("version " + Quoted(version) + " of agent " + Quoted(agent) +
-                      " was pulled by a rollback and is never stable again unless a person "
-                      "forces it (--force)");
-    }
-    // The promotion gate (regression battery) decides before anything changes.
-    FB_RETURN_IF_ERROR(gate_.Check(v));
-    if (a.stable_version == version && !v.pulled) return Status::Ok();
-    if (v.pulled) FB_RETURN_IF_ERROR(txn.releases().SetPulled(agent, version, false, std::nullopt, ""));
-    out.changed = true;
-    out.change = PointerChangeRecord{};
-    out.change->from_version = a.stable_version;
-    out.change->to_version = version;
-    a.stable_version = version;
-    return Status::Ok();
-  });
+  return Change(
+      actor, agent, "promote", req, [&](Txn& txn, AgentRecord& a, ChangeResult& out) -> Status {
+        FB_ASSIGN_OR_RETURN(AgentVersionRecord v, txn.releases().GetVersion(agent, version));
+        if (v.pulled && !req.force) {
+          return Conflict("version " + Quoted(version) + " of agent " + Quoted(agent) +
+                          " was pulled by a rollback and is never stable again unless a person "
+                          "forces it (--force)");
+        }
+        // The promotion gate (regression battery) decides before anything changes.
+        FB_RETURN_IF_ERROR(gate_.Check(v));
+        if (a.stable_version == version && !v.pulled) return Status::Ok();
+        if (v.pulled)
+          FB_RETURN_IF_ERROR(txn.releases().SetPulled(agent, version, false, std::nullopt, ""));
+        out.changed = true;
+        out.change = PointerChangeRecord{};
+        out.change->from_version = a.stable_version;
+        out.change->to_version = version;
+        a.stable_version = version;
+        return Status::Ok();
+      });
 }
 
 StatusOr<ChangeResult> ReleaseService::Rollback(const std::string& actor, const std::string& agent,
                                                 const std::string& to, const ChangeRequest& req) {
   if (!to.empty()) FB_RETURN_IF_ERROR(CheckReleaseName("to", to, kMaxVersion));
   if (req.reason.empty()) return InvalidArgument("'reason' is required: say why you roll back");
-  return Change(actor, agent, "rollback", req, [&](Txn& txn, AgentRecord& a, ChangeResult& out) -> Status {
-    if (a.current_version.empty()) {
-      return Conflict("agent " + Quoted(agent) + " has no version deployed, so nothing to roll "
-                      "back; to stop it, " + KillHint(agent));
-    }
-    std::string target = to.empty() ? a.stable_version : to;
-    if (target.empty()) {
-      return Conflict("agent " + Quoted(agent) + " has no last known stable version to roll back "
-                      "to; " + KillHint(agent));
-    }
-    FB_ASSIGN_OR_RETURN(AgentVersionRecord v, txn.releases().GetVersion(agent, target));
-    if (v.pulled) {
-      return Conflict("version " + Quoted(target) + " of agent " + Quoted(agent) +
-                      " was pulled by an earlier rollback; choose another with --to, or " +
-                      KillHint(agent));
-    }
-    if (target == a.current_version) {
-      return Conflict("agent " + Quoted(agent) + " already runs " + Quoted(target) +
-                      (to.empty() ? ", its last known stable version" : "") +
-                      "; there is nothing to roll back to. To stop it, " + KillHint(agent));
-    }
-    FB_RETURN_IF_ERROR(txn.releases().SetPulled(agent, a.current_version, true, clock_.NowMs(), actor));
-    out.pulled_version = a.current_version;
-    out.changed = true;
-    out.change = PointerChangeRecord{};
-    out.change->from_version = a.current_version;
-    out.change->to_version = target;
-    a.current_version = target;
-    return Status::Ok();
-  });
+  return Change(
+      actor, agent, "rollback", req, [&](Txn& txn, AgentRecord& a, ChangeResult& out) -> Status {
+        if (a.current_version.empty()) {
+          return Conflict("agent " + Quoted(agent) +
+                          " has no version deployed, so nothing to roll "
+                          "back; to stop it, " +
+                          KillHint(agent));
+        }
+        std::string target = to.empty() ? a.stable_version : to;
+        if (target.empty()) {
+          return Conflict("agent " + Quoted(agent) +
+                          " has no last known stable version to roll back "
+                          "to; " +
+                          KillHint(agent));
+        }
+        FB_ASSIGN_OR_RETURN(AgentVersionRecord v, txn.releases().GetVersion(agent, target));
+        if (v.pulled) {
+          return Conflict("version " + Quoted(target) + " of agent " + Quoted(agent) +
+                          " was pulled by an earlier rollback; choose another with --to, or " +
+                          KillHint(agent));
+        }
+        if (target == a.current_version) {
+          return Conflict("agent " + Quoted(agent) + " already runs " + Quoted(target) +
+                          (to.empty() ? ", its last known stable version" : "") +
+                          "; there is nothing to roll back to. To stop it, " + KillHint(agent));
+        }
+        FB_RETURN_IF_ERROR(
+            txn.releases().SetPulled(agent, a.current_version, true, clock_.NowMs(), actor));
+        out.pulled_version = a.current_version;
+        out.changed = true;
+        out.change = PointerChangeRecord{};
+        out.change->from_version = a.current_version;
+        out.change->to_version = target;
+        a.current_version = target;
+        return Status::Ok();
+      });
 }
 
 StatusOr<ChangeResult> ReleaseService::Kill(const std::string& actor, const std::string& agent,
@@ -256,14 +266,15 @@ StatusOr<ChangeResult> ReleaseService::Kill(const std::string& actor, const std:
 
 StatusOr<ChangeResult> ReleaseService::Resume(const std::string& actor, const std::string& agent,
                                               const ChangeRequest& req) {
-  return Change(actor, agent, "resume", req, [&](Txn&, AgentRecord& a, ChangeResult& out) -> Status {
-    if (a.enabled) return Status::Ok();
-    a.enabled = true;
-    out.changed = true;
-    out.change = PointerChangeRecord{};
-    out.change->from_version = out.change->to_version = a.current_version;
-    return Status::Ok();
-  });
+  return Change(actor, agent, "resume", req,
+                [&](Txn&, AgentRecord& a, ChangeResult& out) -> Status {
+                  if (a.enabled) return Status::Ok();
+                  a.enabled = true;
+                  out.changed = true;
+                  out.change = PointerChangeRecord{};
+                  out.change->from_version = out.change->to_version = a.current_version;
+                  return Status::Ok();
+                });
 }
 
 }  // namespace firebreak

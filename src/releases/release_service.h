@@ -52,16 +52,16 @@ struct ChangeRequest {
 // The outcome of a pointer change.
 struct ChangeResult {
   RuntimeState runtime;
-  bool changed = false;               // false when the request asked for what already was
+  bool changed = false;  // false when the request asked for what already was
   std::optional<PointerChangeRecord> change;
-  std::string pulled_version;         // rollback: the version marked pulled ("" when none)
+  std::string pulled_version;  // rollback: the version marked pulled ("" when none)
 };
 
 // An agent with its versions and recent pointer history.
 struct AgentView {
   AgentRecord agent;
-  std::vector<AgentVersionRecord> versions;       // oldest first
-  std::vector<PointerChangeRecord> history;       // newest first
+  std::vector<AgentVersionRecord> versions;  // oldest first
+  std::vector<PointerChangeRecord> history;  // newest first
 };
 
 class ReleaseService {

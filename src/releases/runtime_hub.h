@@ -53,10 +53,11 @@ class RuntimeHub {
 
  private:
   mutable std::mutex mu_;
-  uint64_t next_id_ = 1;                                          // GUARDED_BY(mu_)
-  std::unordered_map<std::string, std::map<uint64_t, std::shared_ptr<Listener>>> by_agent_;  // GUARDED_BY(mu_)
-  std::unordered_map<uint64_t, std::string> agent_of_;            // GUARDED_BY(mu_)
-  std::unordered_map<std::string, int64_t> published_;            // GUARDED_BY(mu_)
+  uint64_t next_id_ = 1;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::map<uint64_t, std::shared_ptr<Listener>>>
+      by_agent_;                                        // GUARDED_BY(mu_)
+  std::unordered_map<uint64_t, std::string> agent_of_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, int64_t> published_;  // GUARDED_BY(mu_)
   // Serialises deliveries so that every listener sees one agent's revisions in order.
   std::mutex publish_mu_;
 };

@@ -73,7 +73,8 @@ class ReleaseRepo {
   // Appends one pointer change and returns its id.
   virtual StatusOr<int64_t> AppendChange(const PointerChangeRecord& r) = 0;
   // Returns the newest `limit` pointer changes of an agent, newest first.
-  virtual StatusOr<std::vector<PointerChangeRecord>> Changes(const std::string& agent, int limit) = 0;
+  virtual StatusOr<std::vector<PointerChangeRecord>> Changes(const std::string& agent,
+                                                             int limit) = 0;
 };
 
 }  // namespace firebreak

@@ -39,7 +39,9 @@ class AsyncServerTest : public ::testing::Test {
       box_.cv.notify_all();
     });
     router_.AddAsync("GET", "/deadline", [](const Request&, std::shared_ptr<Completion> c) {
-      c->SetDeadline(std::chrono::milliseconds(20), [] { return Json(200, {{"timed_out", true}}); });
+      c->SetDeadline(std::chrono::milliseconds(20), [] {
+        return Json(200, {{"timed_out", true}});
+      });
     });
     router_.AddAsync("GET", "/stream", [this](const Request& req, std::shared_ptr<Completion> c) {
       auto s = c->OpenStream({{"X-Test", "yes"}});

@@ -17,7 +17,8 @@ constexpr char kManifestV1[] =
 constexpr char kManifestV2[] =
     R"({"label":"new prompt","model":"gpt-4o","prompt_hash":"sha256:2222","tools":[{"name":"refund","effect_class":"payment","requires_approval":true}]})";
 
-std::string WriteFile(const ServerProcess& server, const std::string& name, const std::string& text) {
+std::string WriteFile(const ServerProcess& server, const std::string& name,
+                      const std::string& text) {
   std::string path = server.data_dir() + "/" + name;
   std::ofstream(path) << text;
   return path;
@@ -25,9 +26,11 @@ std::string WriteFile(const ServerProcess& server, const std::string& name, cons
 
 // v1 deployed and promoted, v2 deployed on top of it (revision 3), all through the CLI.
 void V1StableV2Current(const ServerProcess& server) {
-  for (const auto& [version, manifest] : {std::pair{"v1", kManifestV1}, std::pair{"v2", kManifestV2}}) {
-    CommandResult r = server.Cli({"agent", "register", "support-bot", "--version", version,
-                                  "--manifest", WriteFile(server, std::string(version) + ".json", manifest)});
+  for (const auto& [version, manifest] :
+       {std::pair{"v1", kManifestV1}, std::pair{"v2", kManifestV2}}) {
+    CommandResult r =
+        server.Cli({"agent", "register", "support-bot", "--version", version, "--manifest",
+                    WriteFile(server, std::string(version) + ".json", manifest)});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   ASSERT_EQ(server.Cli({"agent", "deploy", "support-bot", "v1"}).exit_code, 0);
@@ -48,7 +51,10 @@ TEST(Releases, RollbackReachesAHeldStreamAndTheIncidentTimeline) {
   ServerProcess server;
   V1StableV2Current(server);
   std::string agent_token = server.CreateToken("bot-runtime", "agent", "support-bot");
-  ASSERT_EQ(server.Cli({"incident", "declare", "--title", "PII in replies", "--agent", "support-bot"}).exit_code, 0);
+  ASSERT_EQ(
+      server.Cli({"incident", "declare", "--title", "PII in replies", "--agent", "support-bot"})
+          .exit_code,
+      0);
 
   // The agent holds the stream open and gets the current state at connect.
   StreamClient stream(server.port());
@@ -59,8 +65,8 @@ TEST(Releases, RollbackReachesAHeldStreamAndTheIncidentTimeline) {
   ASSERT_TRUE(stream.ReadUntil("\n\n"));
   EXPECT_EQ(EventData(stream.received(), 3)["version"], "v2");
 
-  CommandResult rb = server.Cli({"agent", "rollback", "support-bot", "--reason", "card numbers in replies",
-                                 "--incident", "INC-1"});
+  CommandResult rb = server.Cli({"agent", "rollback", "support-bot", "--reason",
+                                 "card numbers in replies", "--incident", "INC-1"});
   ASSERT_EQ(rb.exit_code, 0) << rb.err;
   EXPECT_NE(rb.out.find("pulled v2"), std::string::npos) << rb.out;
 
@@ -122,25 +128,29 @@ TEST(Releases, LongPollWakesWhenTheRevisionMoves) {
 TEST(Releases, StreamResumesFromLastEventIdAfterRestart) {
   ServerProcess server;
   V1StableV2Current(server);
-  ASSERT_EQ(server.Cli({"agent", "rollback", "support-bot", "--reason", "bad"}).exit_code, 0);  // rev 4
+  ASSERT_EQ(server.Cli({"agent", "rollback", "support-bot", "--reason", "bad"}).exit_code,
+            0);  // rev 4
   server.Stop();
   server.Start();
 
   // A client that saw revision 3 catches up with revision 4 at once.
   StreamClient behind(server.port());
-  behind.Get("/api/v1/agents/support-bot/runtime/stream", server.admin_token(), "Last-Event-ID: 3\r\n");
+  behind.Get("/api/v1/agents/support-bot/runtime/stream", server.admin_token(),
+             "Last-Event-ID: 3\r\n");
   ASSERT_TRUE(behind.ReadUntil("}\n\n")) << behind.received();
   EXPECT_EQ(EventData(behind.received(), 4)["version"], "v1");
 
   // An id the server never issued (a store restored from a backup) gets the current state.
   StreamClient confused(server.port());
-  confused.Get("/api/v1/agents/support-bot/runtime/stream", server.admin_token(), "Last-Event-ID: 99\r\n");
+  confused.Get("/api/v1/agents/support-bot/runtime/stream", server.admin_token(),
+               "Last-Event-ID: 99\r\n");
   ASSERT_TRUE(confused.ReadUntil("}\n\n")) << confused.received();
   EXPECT_EQ(EventData(confused.received(), 4)["version"], "v1");
 
   // A client already at revision 4 gets nothing until the next change, then only that.
   StreamClient current(server.port());
-  current.Get("/api/v1/agents/support-bot/runtime/stream", server.admin_token(), "Last-Event-ID: 4\r\n");
+  current.Get("/api/v1/agents/support-bot/runtime/stream", server.admin_token(),
+              "Last-Event-ID: 4\r\n");
   ASSERT_TRUE(current.ReadUntil("\r\n\r\n"));
   ASSERT_EQ(server.Cli({"agent", "kill", "support-bot"}).exit_code, 0);
   ASSERT_TRUE(current.ReadUntil("id: 5\n")) << current.received();
@@ -160,12 +170,14 @@ TEST(Releases, RolesForChangesAndRuntime) {
   EXPECT_EQ(server.Call("GET", "/api/v1/agents/support-bot/runtime", "", &mine).status, 200);
   HttpResult foreign = server.Call("GET", "/api/v1/agents/support-bot/runtime", "", &other);
   EXPECT_EQ(foreign.status, 403);
-  EXPECT_EQ(server.Call("GET", "/api/v1/agents/support-bot/runtime/stream", "", &other).status, 403);
+  EXPECT_EQ(server.Call("GET", "/api/v1/agents/support-bot/runtime/stream", "", &other).status,
+            403);
   EXPECT_EQ(HttpCall(server.port(), "GET", "/api/v1/agents/support-bot/runtime").status, 401);
   EXPECT_EQ(server.Call("GET", "/api/v1/agents/support-bot/versions", "", &mine).status, 403);
 
   for (const std::string* token : {&viewer, &mine}) {
-    HttpResult r = server.Call("POST", "/api/v1/agents/support-bot/rollback", R"({"reason":"x"})", token);
+    HttpResult r =
+        server.Call("POST", "/api/v1/agents/support-bot/rollback", R"({"reason":"x"})", token);
     EXPECT_EQ(r.status, 403);
     EXPECT_EQ(server.Call("POST", "/api/v1/agents/support-bot/kill", "", token).status, 403);
   }
@@ -174,27 +186,39 @@ TEST(Releases, RolesForChangesAndRuntime) {
 
 TEST(Releases, BadInputGetsAClearErrorAndChangesNothing) {
   ServerProcess server;
-  auto events = [&] { return server.Call("GET", "/api/v1/audit/verify").json["events_checked"].get<int>(); };
+  auto events = [&] {
+    return server.Call("GET", "/api/v1/audit/verify").json["events_checked"].get<int>();
+  };
   int before = events();
 
-  HttpResult bad = server.Call("POST", "/api/v1/agents/support-bot/versions",
-                               R"({"version":"v1","manifest":{"model":"m","prompt_hash":"sha256:1","tools":[{"name":"t","effect_class":"nuke"}]}})");
+  HttpResult bad = server.Call(
+      "POST", "/api/v1/agents/support-bot/versions",
+      R"({"version":"v1","manifest":{"model":"m","prompt_hash":"sha256:1","tools":[{"name":"t","effect_class":"nuke"}]}})");
   EXPECT_EQ(bad.status, 400);
-  EXPECT_NE(bad.json["error"]["message"].get<std::string>().find("manifest.tools[0].effect_class"), std::string::npos);
-  EXPECT_EQ(server.Call("POST", "/api/v1/agents/support-bot/versions", R"({"version":"v1"})").status, 400);
+  EXPECT_NE(bad.json["error"]["message"].get<std::string>().find("manifest.tools[0].effect_class"),
+            std::string::npos);
+  EXPECT_EQ(
+      server.Call("POST", "/api/v1/agents/support-bot/versions", R"({"version":"v1"})").status,
+      400);
   EXPECT_EQ(server.Call("GET", "/api/v1/agents/support-bot/versions").status, 404);
   EXPECT_EQ(server.Call("GET", "/api/v1/agents/support-bot/runtime").status, 404);
   EXPECT_EQ(server.Call("GET", "/api/v1/agents/support-bot/runtime/stream").status, 404);
   EXPECT_EQ(events(), before);
 
-  ASSERT_EQ(server.Call("POST", "/api/v1/agents/support-bot/versions",
-                        std::string(R"({"version":"v1","manifest":)") + kManifestV1 + "}").status, 201);
-  ASSERT_EQ(server.Call("POST", "/api/v1/agents/support-bot/deploy", R"({"version":"v1"})").status, 200);
+  ASSERT_EQ(server
+                .Call("POST", "/api/v1/agents/support-bot/versions",
+                      std::string(R"({"version":"v1","manifest":)") + kManifestV1 + "}")
+                .status,
+            201);
+  ASSERT_EQ(server.Call("POST", "/api/v1/agents/support-bot/deploy", R"({"version":"v1"})").status,
+            200);
   before = events();
-  EXPECT_EQ(server.Call("POST", "/api/v1/agents/support-bot/deploy", R"({"version":"v9"})").status, 404);
+  EXPECT_EQ(server.Call("POST", "/api/v1/agents/support-bot/deploy", R"({"version":"v9"})").status,
+            404);
   EXPECT_EQ(server.Call("POST", "/api/v1/agents/support-bot/versions/v9/promote").status, 404);
   EXPECT_EQ(server.Call("POST", "/api/v1/agents/ghost/kill").status, 404);
-  EXPECT_EQ(server.Call("GET", "/api/v1/agents/support-bot/runtime?wait=abc&revision=1").status, 400);
+  EXPECT_EQ(server.Call("GET", "/api/v1/agents/support-bot/runtime?wait=abc&revision=1").status,
+            400);
 
   // No stable version: refused, and the message says what to do instead.
   CommandResult rb = server.Cli({"agent", "rollback", "support-bot", "--reason", "bad"});
@@ -204,14 +228,18 @@ TEST(Releases, BadInputGetsAClearErrorAndChangesNothing) {
   // An unknown incident is 404 and changes nothing.
   ASSERT_EQ(server.Call("POST", "/api/v1/agents/support-bot/versions/v1/promote").status, 200);
   before = events();
-  HttpResult no_incident = server.Call("POST", "/api/v1/agents/support-bot/kill", R"({"incident":"INC-77"})");
+  HttpResult no_incident =
+      server.Call("POST", "/api/v1/agents/support-bot/kill", R"({"incident":"INC-77"})");
   EXPECT_EQ(no_incident.status, 404);
   EXPECT_EQ(server.Call("GET", "/api/v1/agents/support-bot/runtime").json["enabled"], true);
   EXPECT_EQ(events(), before);
 
   // Deploying a pulled version needs --force.
-  ASSERT_EQ(server.Call("POST", "/api/v1/agents/support-bot/versions",
-                        std::string(R"({"version":"v2","manifest":)") + kManifestV2 + "}").status, 201);
+  ASSERT_EQ(server
+                .Call("POST", "/api/v1/agents/support-bot/versions",
+                      std::string(R"({"version":"v2","manifest":)") + kManifestV2 + "}")
+                .status,
+            201);
   ASSERT_EQ(server.Cli({"agent", "deploy", "support-bot", "v2"}).exit_code, 0);
   ASSERT_EQ(server.Cli({"agent", "rollback", "support-bot", "--reason", "bad"}).exit_code, 0);
   CommandResult again = server.Cli({"agent", "deploy", "support-bot", "v2"});

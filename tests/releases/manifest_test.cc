@@ -24,30 +24,36 @@ TEST(Manifest, CanonicalFormFillsOptionalFields) {
 
 TEST(Manifest, ErrorsNameTheField) {
   EXPECT_NE(ErrorOf(json::array()).find("'manifest'"), std::string::npos);
-  EXPECT_NE(ErrorOf({{"prompt_hash", "x"}}).find("'manifest.model' is required"), std::string::npos);
+  EXPECT_NE(ErrorOf({{"prompt_hash", "x"}}).find("'manifest.model' is required"),
+            std::string::npos);
   EXPECT_NE(ErrorOf({{"model", "m"}}).find("'manifest.prompt_hash'"), std::string::npos);
   EXPECT_NE(ErrorOf({{"model", 3}, {"prompt_hash", "x"}}).find("'manifest.model' must be a string"),
             std::string::npos);
-  EXPECT_NE(ErrorOf({{"model", "m"}, {"prompt_hash", "x"}, {"colour", "red"}}).find("'manifest.colour'"),
-            std::string::npos);
-  json tools = {{"model", "m"}, {"prompt_hash", "x"},
-                {"tools", {{{"name", "a"}, {"effect_class", "read-only"}},
-                           {{"name", "b"}, {"effect_class", "payment"}, {"requires_approval", "yes"}}}}};
+  EXPECT_NE(
+      ErrorOf({{"model", "m"}, {"prompt_hash", "x"}, {"colour", "red"}}).find("'manifest.colour'"),
+      std::string::npos);
+  json tools = {{"model", "m"},
+                {"prompt_hash", "x"},
+                {"tools",
+                 {{{"name", "a"}, {"effect_class", "read-only"}},
+                  {{"name", "b"}, {"effect_class", "payment"}, {"requires_approval", "yes"}}}}};
   EXPECT_NE(ErrorOf(tools).find("'manifest.tools[1].requires_approval'"), std::string::npos);
   tools["tools"][1]["requires_approval"] = true;
   tools["tools"][1]["name"] = "a";
   EXPECT_NE(ErrorOf(tools).find("'manifest.tools[1].name'"), std::string::npos);
   tools["tools"][1]["name"] = "b";
   ASSERT_TRUE(ValidateManifest(tools).ok());
-  EXPECT_NE(ErrorOf({{"model", "m"}, {"prompt_hash", "x"}, {"config", "a"}}).find("'manifest.config'"),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf({{"model", "m"}, {"prompt_hash", "x"}, {"config", "a"}}).find("'manifest.config'"),
+      std::string::npos);
 }
 
 TEST(Manifest, ReleaseNames) {
   EXPECT_TRUE(CheckReleaseName("version", "v2.1-rc_1", 64).ok());
   EXPECT_EQ(CheckReleaseName("version", "v 2", 64).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(CheckReleaseName("version", "", 64).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(CheckReleaseName("version", std::string(65, 'a'), 64).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckReleaseName("version", std::string(65, 'a'), 64).code(),
+            StatusCode::kInvalidArgument);
 }
 
 }  // namespace

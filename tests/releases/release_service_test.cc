@@ -12,9 +12,10 @@ using testing::OpenTestStore;
 using testing::TempDir;
 
 nlohmann::json Manifest(const std::string& prompt) {
-  return {{"model", "gpt-4o"},
-          {"prompt_hash", prompt},
-          {"tools", {{{"name", "refund"}, {"effect_class", "payment"}, {"requires_approval", true}}}}};
+  return {
+      {"model", "gpt-4o"},
+      {"prompt_hash", prompt},
+      {"tools", {{{"name", "refund"}, {"effect_class", "payment"}, {"requires_approval", true}}}}};
 }
 
 class ClosedGate final : public PromotionGate {
@@ -27,8 +28,11 @@ class ClosedGate final : public PromotionGate {
 class ReleaseServiceTest : public ::testing::Test {
  protected:
   ReleaseServiceTest()
-      : store_(OpenTestStore(dir_)), clock_(1'795'964'645'000), log_(clock_),
-        service_(*store_, log_, clock_, hub_, gate_), incidents_(*store_, log_, clock_) {
+      : store_(OpenTestStore(dir_)),
+        clock_(1'795'964'645'000),
+        log_(clock_),
+        service_(*store_, log_, clock_, hub_, gate_),
+        incidents_(*store_, log_, clock_) {
     hub_.Subscribe("bot", [this](const std::shared_ptr<const RuntimeState>& s) {
       published_.push_back(s->revision);
     });
@@ -50,10 +54,12 @@ class ReleaseServiceTest : public ::testing::Test {
 
   std::vector<EventRecord> AllEvents() {
     std::vector<EventRecord> out;
-    EXPECT_TRUE(store_->Read([&](Txn& txn) -> Status {
-      FB_ASSIGN_OR_RETURN(out, txn.events().After(0, 1000));
-      return Status::Ok();
-    }).ok());
+    EXPECT_TRUE(store_
+                    ->Read([&](Txn& txn) -> Status {
+                      FB_ASSIGN_OR_RETURN(out, txn.events().After(0, 1000));
+                      return Status::Ok();
+                    })
+                    .ok());
     return out;
   }
 
@@ -238,9 +244,10 @@ TEST_F(ReleaseServiceTest, EveryPointerChangeIsAudited) {
   ASSERT_TRUE(service_.Resume("bob", "bot", {}).ok());
   std::vector<std::string> kinds;
   for (const auto& e : AllEvents()) kinds.push_back(e.kind);
-  EXPECT_EQ(kinds, (std::vector<std::string>{"agent.version_registered", "agent.version_registered",
-                                             "agent.deployed", "agent.promoted", "agent.deployed",
-                                             "agent.rolled_back", "agent.killed", "agent.resumed"}));
+  EXPECT_EQ(kinds,
+            (std::vector<std::string>{"agent.version_registered", "agent.version_registered",
+                                      "agent.deployed", "agent.promoted", "agent.deployed",
+                                      "agent.rolled_back", "agent.killed", "agent.resumed"}));
   auto chain = log_.Verify(*store_);
   ASSERT_TRUE(chain.ok());
   EXPECT_TRUE(chain->intact);
@@ -259,11 +266,11 @@ TEST_F(ReleaseServiceTest, PromotionGateCanRefuse) {
 TEST(RuntimeHub, DeliversOnlyForwardAndStopsAfterUnsubscribe) {
   RuntimeHub hub;
   std::vector<int64_t> seen;
-  uint64_t id = hub.Subscribe("a", [&](const std::shared_ptr<const RuntimeState>& s) {
-    seen.push_back(s->revision);
-  });
+  uint64_t id = hub.Subscribe(
+      "a", [&](const std::shared_ptr<const RuntimeState>& s) { seen.push_back(s->revision); });
   std::vector<int64_t> other;
-  hub.Subscribe("b", [&](const std::shared_ptr<const RuntimeState>& s) { other.push_back(s->revision); });
+  hub.Subscribe(
+      "b", [&](const std::shared_ptr<const RuntimeState>& s) { other.push_back(s->revision); });
   RuntimeState s;
   s.agent = "a";
   for (int64_t r : {1, 3, 2, 3, 4}) {

@@ -45,7 +45,8 @@ bool StreamClient::ReadUntil(const std::string& text, int timeout_ms) {
   while (received_.find(text) == std::string::npos) {
     if (fd_ < 0 || peer_closed_) return false;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now()).count();
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
     if (left <= 0) return false;
     pollfd p{fd_, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(left)) <= 0) return false;

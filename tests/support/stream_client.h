@@ -17,7 +17,8 @@ class StreamClient {
 
   bool connected() const { return fd_ >= 0; }
   // Sends a GET with these extra header lines ("Name: value\r\n" each).
-  void Get(const std::string& path, const std::string& token, const std::string& extra_headers = "");
+  void Get(const std::string& path, const std::string& token,
+           const std::string& extra_headers = "");
   // Reads until everything received so far contains `text`; returns whether it does. Stops
   // early when the server closes the connection.
   bool ReadUntil(const std::string& text, int timeout_ms = 5000);

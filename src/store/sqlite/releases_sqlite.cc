@@ -54,8 +54,8 @@ PointerChangeRecord ReadChange(const Query& q) {
 }  // namespace
 
 StatusOr<AgentRecord> SqliteReleaseRepo::GetAgent(const std::string& agent) {
-  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(std::string("SELECT ") + kAgentColumns +
-                                            " FROM agents WHERE agent=?"));
+  FB_ASSIGN_OR_RETURN(
+      auto q, conn_.Prepare(std::string("SELECT ") + kAgentColumns + " FROM agents WHERE agent=?"));
   q->Bind(agent);
   FB_ASSIGN_OR_RETURN(bool row, q->Step());
   if (!row) return NotFound("no agent '" + agent + "'");
@@ -69,18 +69,20 @@ StatusOr<std::vector<AgentRecord>> SqliteReleaseRepo::ListAgents() {
 }
 
 Status SqliteReleaseRepo::InsertAgent(const AgentRecord& r) {
-  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-      "INSERT INTO agents (agent, current_version, stable_version, enabled, revision, "
-      "created_at, updated_at) VALUES (?,?,?,?,?,?,?)"));
-  q->Bind(r.agent, r.current_version, r.stable_version, r.enabled ? 1 : 0, r.revision,
-          r.created_at, r.updated_at);
+  FB_ASSIGN_OR_RETURN(
+      auto q, conn_.Prepare(
+                  "INSERT INTO agents (agent, current_version, stable_version, enabled, revision, "
+                  "created_at, updated_at) VALUES (?,?,?,?,?,?,?)"));
+  q->Bind(r.agent, r.current_version, r.stable_version, r.enabled ? 1 : 0, r.revision, r.created_at,
+          r.updated_at);
   return q->Run();
 }
 
 Status SqliteReleaseRepo::UpdateAgent(const AgentRecord& r) {
-  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-      "UPDATE agents SET current_version=?, stable_version=?, enabled=?, revision=?, "
-      "updated_at=? WHERE agent=?"));
+  FB_ASSIGN_OR_RETURN(
+      auto q,
+      conn_.Prepare("UPDATE agents SET current_version=?, stable_version=?, enabled=?, revision=?, "
+                    "updated_at=? WHERE agent=?"));
   q->Bind(r.current_version, r.stable_version, r.enabled ? 1 : 0, r.revision, r.updated_at,
           r.agent);
   FB_RETURN_IF_ERROR(q->Run());
@@ -89,9 +91,11 @@ Status SqliteReleaseRepo::UpdateAgent(const AgentRecord& r) {
 }
 
 Status SqliteReleaseRepo::InsertVersion(const AgentVersionRecord& r) {
-  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-      "INSERT INTO agent_versions (agent, version, manifest, pulled, pulled_at, pulled_by, "
-      "created_by, created_at) VALUES (?,?,?,?,?,?,?,?)"));
+  FB_ASSIGN_OR_RETURN(
+      auto q,
+      conn_.Prepare(
+          "INSERT INTO agent_versions (agent, version, manifest, pulled, pulled_at, pulled_by, "
+          "created_by, created_at) VALUES (?,?,?,?,?,?,?,?)"));
   q->Bind(r.agent, r.version, r.manifest_json, r.pulled ? 1 : 0, r.pulled_at, r.pulled_by,
           r.created_by, r.created_at);
   Status s = q->Run();
@@ -112,7 +116,8 @@ StatusOr<AgentVersionRecord> SqliteReleaseRepo::GetVersion(const std::string& ag
   return ReadVersion(*q);
 }
 
-StatusOr<std::vector<AgentVersionRecord>> SqliteReleaseRepo::ListVersions(const std::string& agent) {
+StatusOr<std::vector<AgentVersionRecord>> SqliteReleaseRepo::ListVersions(
+    const std::string& agent) {
   FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(std::string("SELECT ") + kVersionColumns +
                                             " FROM agent_versions WHERE agent=? ORDER BY seq"));
   q->Bind(agent);
@@ -121,8 +126,8 @@ StatusOr<std::vector<AgentVersionRecord>> SqliteReleaseRepo::ListVersions(const 
 
 Status SqliteReleaseRepo::SetPulled(const std::string& agent, const std::string& version,
                                     bool pulled, std::optional<TimeMs> at, const std::string& by) {
-  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-      "UPDATE agent_versions SET pulled=?, pulled_at=?, pulled_by=? WHERE agent=? AND version=?"));
+  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare("UPDATE agent_versions SET pulled=?, pulled_at=?, "
+                                            "pulled_by=? WHERE agent=? AND version=?"));
   q->Bind(pulled ? 1 : 0, at, by, agent, version);
   FB_RETURN_IF_ERROR(q->Run());
   if (sqlite3_changes(conn_.raw()) == 0) {
@@ -132,9 +137,11 @@ Status SqliteReleaseRepo::SetPulled(const std::string& agent, const std::string&
 }
 
 StatusOr<int64_t> SqliteReleaseRepo::AppendChange(const PointerChangeRecord& r) {
-  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-      "INSERT INTO agent_pointer_changes (agent, revision, at, actor, action, from_version, "
-      "to_version, reason, incident_id) VALUES (?,?,?,?,?,?,?,?,?)"));
+  FB_ASSIGN_OR_RETURN(
+      auto q,
+      conn_.Prepare(
+          "INSERT INTO agent_pointer_changes (agent, revision, at, actor, action, from_version, "
+          "to_version, reason, incident_id) VALUES (?,?,?,?,?,?,?,?,?)"));
   q->Bind(r.agent, r.revision, r.at, r.actor, r.action, r.from_version, r.to_version, r.reason,
           r.incident_id);
   FB_RETURN_IF_ERROR(q->Run());
