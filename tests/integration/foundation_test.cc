@@ -178,7 +178,8 @@ TEST(Foundation, BadInputGetsAClearErrorAndChangesNothing) {
   EXPECT_EQ(wrong_method.headers["allow"], "POST, GET");
 
   // Garbage bytes on the socket: a JSON 400, and the server keeps serving.
-  std::string garbage = RawExchange(server.port(), std::string("\x16\x03\x01\x02\x00garbage\r\n\r\n", 18));
+  static constexpr char kGarbage[] = "\x16\x03\x01\x02\x00garbage\r\n\r\n";  // a TLS hello, say
+  std::string garbage = RawExchange(server.port(), std::string(kGarbage, sizeof(kGarbage) - 1));
   EXPECT_EQ(garbage.rfind("HTTP/1.1 400", 0), 0u) << garbage;
   EXPECT_NE(garbage.find("\"invalid_argument\""), std::string::npos);
   // A body over the limit: 413 before it is read.
