@@ -13,6 +13,7 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "incidents/incident_service.h"
+#include "memory/memory_service.h"
 #include "store/store.h"
 
 namespace firebreak::api {
@@ -22,6 +23,7 @@ struct Deps {
   const EventLog& log;
   TokenService& tokens;
   IncidentService& incidents;
+  MemoryService& memory;
   http::HttpMetrics& metrics;
   const Clock& clock;
   std::string version;

@@ -19,6 +19,7 @@
 #include "config/settings.h"
 #include "http/server.h"
 #include "incidents/incident_service.h"
+#include "memory/memory_service.h"
 #include "store/store.h"
 
 namespace firebreak {
@@ -109,6 +110,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   EventLog log(clock);
   TokenService tokens(**store, log, clock);
   IncidentService incidents(**store, log, clock);
+  auto memory = MemoryService::Create(**store, log, clock);
+  if (!memory.ok()) return Fail(memory.status());
 
   auto admin = tokens.BootstrapAdmin();
   if (!admin.ok()) return Fail(admin.status());
@@ -122,7 +125,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
 
   http::HttpMetrics metrics;
   http::Router router;
-  api::Deps deps{**store, log, tokens, incidents, metrics, clock, kVersion};
+  api::Deps deps{**store, log, tokens, incidents, **memory, metrics, clock, kVersion};
   api::RegisterRoutes(router, deps);
 
   http::ServerOptions server_options;
