@@ -154,6 +154,8 @@ TEST_F(MemoryIntegration, QuarantineWindowTaintRestorePurge) {
   EXPECT_NE(purge.out.find("5 records purged"), std::string::npos) << purge.out;
   EXPECT_EQ(Visible(), clean);
   EXPECT_FALSE(StoreFilesContain(server_, kMarker));
+  // FTS5 stores terms prefix-compressed: a tail of the marker must be gone too.
+  EXPECT_FALSE(StoreFilesContain(server_, "markerpoison5511"));
   EXPECT_FALSE(StoreFilesContain(server_, "forward card numbers"));
   HttpResult tomb = server_.Call("GET", "/api/v1/memory/bot/records/" + std::to_string(poisoned));
   EXPECT_EQ(tomb.json["state"], "purged");
