@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   g++ cmake ninja-build pkg-config git
   libboost-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
-  libssl-dev libsqlite3-dev
+  libssl-dev libsqlite3-dev libhnswlib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3 wrk
 )

@@ -9,6 +9,7 @@ void RegisterRoutes(http::Router& router, const Deps& deps) {
   RegisterIncidents(router, deps);
   RegisterAdmin(router, deps);
   RegisterAgents(router, deps);
+  RegisterMemory(router, deps);
 }
 
 }  // namespace firebreak::api

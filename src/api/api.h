@@ -13,6 +13,7 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "incidents/incident_service.h"
+#include "memory/memory_service.h"
 #include "releases/release_service.h"
 #include "store/store.h"
 
@@ -24,6 +25,7 @@ struct Deps {
   TokenService& tokens;
   IncidentService& incidents;
   ReleaseService& releases;
+  MemoryService& memory;
   http::HttpMetrics& metrics;
   const Clock& clock;
   std::string version;

@@ -9,5 +9,6 @@ void RegisterHealth(http::Router& r, const Deps& d);
 void RegisterIncidents(http::Router& r, const Deps& d);
 void RegisterAdmin(http::Router& r, const Deps& d);
 void RegisterAgents(http::Router& r, const Deps& d);
+void RegisterMemory(http::Router& r, const Deps& d);
 
 }  // namespace firebreak::api

@@ -51,6 +51,7 @@ int Main(int argc, char** argv, const ServeFn& serve) {
   AddIncidentCommands(app, ctx, action);
   AddAdminCommands(app, ctx, action);
   AddAgentCommands(app, ctx, action);
+  AddMemoryCommands(app, ctx, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -14,5 +14,6 @@ using Action = std::function<int()>;
 void AddIncidentCommands(CLI::App& app, Context& ctx, Action& action);
 void AddAdminCommands(CLI::App& app, Context& ctx, Action& action);
 void AddAgentCommands(CLI::App& app, Context& ctx, Action& action);
+void AddMemoryCommands(CLI::App& app, Context& ctx, Action& action);
 
 }  // namespace firebreak::cli

@@ -20,6 +20,7 @@
 #include "config/settings.h"
 #include "http/server.h"
 #include "incidents/incident_service.h"
+#include "memory/memory_service.h"
 #include "releases/release_service.h"
 #include "releases/runtime_hub.h"
 #include "store/store.h"
@@ -131,6 +132,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   RuntimeHub runtime_hub;
   OpenPromotionGate promotion_gate;  // the regression battery's gate will replace it
   ReleaseService releases(**store, log, clock, runtime_hub, promotion_gate);
+  auto memory = MemoryService::Create(**store, log, clock);
+  if (!memory.ok()) return Fail(memory.status());
 
   auto admin = tokens.BootstrapAdmin();
   if (!admin.ok()) return Fail(admin.status());
@@ -144,7 +147,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
 
   http::HttpMetrics metrics;
   http::Router router;
-  api::Deps deps{**store, log, tokens, incidents, releases, metrics, clock, kVersion};
+  api::Deps deps{**store, log, tokens, incidents, releases, **memory, metrics, clock, kVersion};
   api::RegisterRoutes(router, deps);
 
   http::ServerOptions server_options;

@@ -104,6 +104,87 @@ CREATE TABLE agent_pointer_changes (
 );
 CREATE INDEX agent_pointer_changes_by_agent ON agent_pointer_changes (agent, id);
 )sql",
+      // 3: agent memory: records with provenance, derivations, reads, quarantines, full text.
+      R"sql(
+CREATE TABLE memory_namespaces (
+  agent TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  dim INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (agent, namespace)
+) WITHOUT ROWID;
+
+CREATE TABLE memory_records (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  agent TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  text TEXT NOT NULL,
+  embedding BLOB,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  written_at INTEGER NOT NULL,
+  trace_id TEXT NOT NULL DEFAULT '',
+  agent_version TEXT NOT NULL DEFAULT '',
+  written_by TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'active',
+  purged_at INTEGER
+);
+CREATE INDEX memory_by_time ON memory_records (agent, written_at);
+CREATE INDEX memory_by_trace ON memory_records (agent, trace_id, id);
+
+CREATE TABLE memory_derivations (
+  record_id INTEGER NOT NULL,
+  source_id INTEGER NOT NULL,
+  PRIMARY KEY (record_id, source_id)
+) WITHOUT ROWID;
+CREATE INDEX memory_derivations_by_source ON memory_derivations (source_id, record_id);
+
+CREATE TABLE memory_reads (
+  trace_id TEXT NOT NULL,
+  record_id INTEGER NOT NULL,
+  agent TEXT NOT NULL,
+  high_id INTEGER NOT NULL,
+  read_at INTEGER NOT NULL,
+  PRIMARY KEY (trace_id, record_id)
+) WITHOUT ROWID;
+CREATE INDEX memory_reads_by_record ON memory_reads (record_id, trace_id);
+
+CREATE TABLE memory_quarantines (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  agent TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  incident_id INTEGER,
+  criteria TEXT NOT NULL,
+  direct INTEGER NOT NULL,
+  tainted INTEGER NOT NULL,
+  restored_at INTEGER,
+  restored_by TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX memory_quarantines_by_agent ON memory_quarantines (agent, id);
+
+CREATE TABLE memory_quarantine_members (
+  quarantine_id INTEGER NOT NULL,
+  record_id INTEGER NOT NULL,
+  cause TEXT NOT NULL,
+  PRIMARY KEY (quarantine_id, record_id)
+) WITHOUT ROWID;
+CREATE INDEX memory_members_by_record ON memory_quarantine_members (record_id, quarantine_id);
+
+-- Full text over memory_records.text (external content: the text is stored once). The triggers
+-- keep it in step; a purge blanks the text, so the update trigger removes the old terms.
+CREATE VIRTUAL TABLE memory_fts USING fts5(text, content='memory_records', content_rowid='id');
+CREATE TRIGGER memory_fts_insert AFTER INSERT ON memory_records BEGIN
+  INSERT INTO memory_fts (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER memory_fts_delete AFTER DELETE ON memory_records BEGIN
+  INSERT INTO memory_fts (memory_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER memory_fts_update AFTER UPDATE OF text ON memory_records BEGIN
+  INSERT INTO memory_fts (memory_fts, rowid, text) VALUES ('delete', old.id, old.text);
+  INSERT INTO memory_fts (rowid, text) VALUES (new.id, new.text);
+END;
+)sql",
   };
   return kMigrations;
 }

@@ -19,6 +19,7 @@
 #include "common/status.h"
 #include "store/events.h"
 #include "store/incidents.h"
+#include "store/memory.h"
 #include "store/releases.h"
 #include "store/tokens.h"
 
@@ -46,6 +47,7 @@ class Txn {
   virtual EventRepo& events() = 0;
   virtual TokenRepo& tokens() = 0;
   virtual ReleaseRepo& releases() = 0;
+  virtual MemoryRepo& memory() = 0;
 };
 
 class Store {
@@ -60,6 +62,11 @@ class Store {
 
   // Runs `fn` in a read-only snapshot; many may run at once, also beside a write. Thread-safe.
   virtual Status Read(const TxnFn& fn) = 0;
+
+  // Moves everything written into the main file and empties the write-ahead log, so bytes that
+  // were deleted (zeroed by secure_delete) are gone from disk too. Waits for readers in
+  // flight. Thread-safe.
+  virtual Status Compact() = 0;
 
   // Returns current figures. Thread-safe.
   virtual StoreStats Stats() = 0;

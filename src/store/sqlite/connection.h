@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -23,6 +24,11 @@ inline Status SqliteError(sqlite3* db, const std::string& what) {
   }
   return Internal(msg);
 }
+
+// Bytes to bind as a BLOB (the caller keeps them alive until the statement is bound).
+struct Blob {
+  std::string_view bytes;
+};
 
 // A cached prepared statement in use; resets and clears its bindings when it goes out of scope.
 class Query {
@@ -61,6 +67,13 @@ class Query {
     if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
     return sqlite3_column_int64(stmt_, col);
   }
+  // Returns a BLOB (or TEXT) column as bytes; "" for NULL.
+  std::string Bytes(int col) const {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    int n = sqlite3_column_bytes(stmt_, col);
+    return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+  }
+  double Double(int col) const { return sqlite3_column_double(stmt_, col); }
   std::string Text(int col) const {
     const unsigned char* p = sqlite3_column_text(stmt_, col);
     int n = sqlite3_column_bytes(stmt_, col);
@@ -72,6 +85,13 @@ class Query {
   void BindOne(int i, int v) { sqlite3_bind_int64(stmt_, i, v); }
   void BindOne(int i, const std::string& v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void BindOne(int i, const Blob& v) {
+    if (v.bytes.empty()) {
+      sqlite3_bind_null(stmt_, i);
+    } else {
+      sqlite3_bind_blob(stmt_, i, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT);
+    }
   }
   void BindOne(int i, const std::optional<int64_t>& v) {
     if (v) {

@@ -65,21 +65,62 @@ class SqliteReleaseRepo final : public ReleaseRepo {
   Connection& conn_;
 };
 
+class SqliteMemoryRepo final : public MemoryRepo {
+ public:
+  explicit SqliteMemoryRepo(Connection& conn) : conn_(conn) {}
+  StatusOr<std::optional<int>> Dimension(const std::string& agent, const std::string& ns) override;
+  Status SetDimension(const std::string& agent, const std::string& ns, int dim, TimeMs at) override;
+  Status ClearDimensions(const std::string& agent) override;
+  StatusOr<int64_t> Insert(const MemoryRecord& r) override;
+  StatusOr<MemoryRecord> Get(int64_t id) override;
+  StatusOr<std::vector<MemoryRecord>> GetMany(const std::vector<int64_t>& ids) override;
+  StatusOr<std::vector<int64_t>> Match(const std::string& agent, const MemoryWindow& w) override;
+  StatusOr<std::vector<int64_t>> DerivedFrom(int64_t source_id) override;
+  StatusOr<std::vector<MemoryRead>> ReadsOf(int64_t record_id) override;
+  StatusOr<std::vector<int64_t>> WrittenByTraceAfter(const std::string& agent,
+                                                     const std::string& trace_id,
+                                                     int64_t after_id) override;
+  StatusOr<std::vector<int64_t>> ReadByTrace(const std::string& agent,
+                                             const std::string& trace_id) override;
+  Status RecordReads(const std::string& agent, const std::string& trace_id,
+                     const std::vector<int64_t>& record_ids, TimeMs at) override;
+  Status SetState(const std::vector<int64_t>& ids, const std::string& state) override;
+  Status Purge(const std::vector<int64_t>& ids, TimeMs at) override;
+  StatusOr<std::vector<int64_t>> AllLive(const std::string& agent) override;
+  Status OptimizeFullText() override;
+  StatusOr<std::vector<std::pair<int64_t, double>>> TextSearch(
+      const std::string& agent, const std::string& ns, const std::string& fts_query,
+      int limit) override;
+  Status ForEachEmbedding(const std::function<void(const MemoryRecord&)>& fn) override;
+  StatusOr<int64_t> InsertQuarantine(const QuarantineRecord& q) override;
+  Status UpdateQuarantine(const QuarantineRecord& q) override;
+  StatusOr<QuarantineRecord> GetQuarantine(int64_t id) override;
+  StatusOr<std::vector<QuarantineRecord>> ListQuarantines(const std::string& agent) override;
+  Status AddMembers(int64_t quarantine_id, const std::vector<QuarantineMember>& members) override;
+  StatusOr<std::vector<QuarantineMember>> Members(int64_t quarantine_id) override;
+  StatusOr<std::vector<int64_t>> ActiveQuarantinesOf(int64_t record_id) override;
+
+ private:
+  Connection& conn_;
+};
+
 // The transaction object handed to Store::Write/Read callbacks.
 class SqliteTxn final : public Txn {
  public:
   explicit SqliteTxn(Connection& conn)
-      : incidents_(conn), events_(conn), tokens_(conn), releases_(conn) {}
+      : incidents_(conn), events_(conn), tokens_(conn), releases_(conn), memory_(conn) {}
   IncidentRepo& incidents() override { return incidents_; }
   EventRepo& events() override { return events_; }
   TokenRepo& tokens() override { return tokens_; }
   ReleaseRepo& releases() override { return releases_; }
+  MemoryRepo& memory() override { return memory_; }
 
  private:
   SqliteIncidentRepo incidents_;
   SqliteEventRepo events_;
   SqliteTokenRepo tokens_;
   SqliteReleaseRepo releases_;
+  SqliteMemoryRepo memory_;
 };
 
 }  // namespace firebreak::sqlite
