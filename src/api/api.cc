@@ -8,6 +8,7 @@ void RegisterRoutes(http::Router& router, const Deps& deps) {
   RegisterHealth(router, deps);
   RegisterIncidents(router, deps);
   RegisterAdmin(router, deps);
+  RegisterTraces(router, deps);
 }
 
 }  // namespace firebreak::api

@@ -14,6 +14,7 @@
 #include "http/router.h"
 #include "incidents/incident_service.h"
 #include "store/store.h"
+#include "traces/trace_service.h"
 
 namespace firebreak::api {
 
@@ -25,6 +26,7 @@ struct Deps {
   http::HttpMetrics& metrics;
   const Clock& clock;
   std::string version;
+  traces::TraceService& traces;
 };
 
 // Registers every v1 route on `router`. `deps` must outlive the router.

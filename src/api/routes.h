@@ -8,5 +8,6 @@ namespace firebreak::api {
 void RegisterHealth(http::Router& r, const Deps& d);
 void RegisterIncidents(http::Router& r, const Deps& d);
 void RegisterAdmin(http::Router& r, const Deps& d);
+void RegisterTraces(http::Router& r, const Deps& d);
 
 }  // namespace firebreak::api

@@ -50,6 +50,7 @@ int Main(int argc, char** argv, const ServeFn& serve) {
   AddServeCommand(app, serve, action);
   AddIncidentCommands(app, ctx, action);
   AddAdminCommands(app, ctx, action);
+  AddTraceCommands(app, ctx, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -13,5 +13,6 @@ using Action = std::function<int()>;
 
 void AddIncidentCommands(CLI::App& app, Context& ctx, Action& action);
 void AddAdminCommands(CLI::App& app, Context& ctx, Action& action);
+void AddTraceCommands(CLI::App& app, Context& ctx, Action& action);
 
 }  // namespace firebreak::cli

@@ -56,6 +56,13 @@ Status Apply(Settings& s, const std::string& key, const std::string& value, cons
   } else if (key == "shutdown_grace_seconds") {
     FB_ASSIGN_OR_RETURN(int64_t n, ParseInt(where, value, 0, 3600));
     s.shutdown_grace_seconds = static_cast<int>(n);
+  } else if (key == "retention_days") {
+    FB_ASSIGN_OR_RETURN(int64_t n, ParseInt(where, value, -1000000, 36500));
+    if (n < 30) {
+      return InvalidArgument(where + ": " + value + " is below the minimum of 30 days: traces are "
+                             "kept at least 30 days so incidents can be analysed from them");
+    }
+    s.retention_days = static_cast<int>(n);
   } else {
     return InvalidArgument(where + ": unknown setting");
   }
@@ -81,6 +88,8 @@ const std::vector<SettingSpec>& SettingSpecs() {
        "normal (survives a process crash) or full (also a power cut)"},
       {"shutdown_grace_seconds", "FIREBREAK_SHUTDOWN_GRACE_SECONDS",
        "how long requests in flight may take to finish on SIGTERM"},
+      {"retention_days", "FIREBREAK_RETENTION_DAYS",
+       "days traces are kept (at least 30; traces held by an open incident stay longer)"},
   };
   return kSpecs;
 }

@@ -24,6 +24,7 @@ struct Settings {
   std::string log_format = "text";  // text or json
   bool synchronous_full = false;    // fsync every commit (survives power loss, slower)
   int shutdown_grace_seconds = 10;
+  int retention_days = 30;          // traces older than this are swept; at least 30
 
   // Returns the store url to open.
   std::string StoreUrl() const;

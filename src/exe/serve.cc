@@ -20,6 +20,8 @@
 #include "http/server.h"
 #include "incidents/incident_service.h"
 #include "store/store.h"
+#include "traces/retention.h"
+#include "traces/trace_service.h"
 
 namespace firebreak {
 namespace {
@@ -109,6 +111,9 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   EventLog log(clock);
   TokenService tokens(**store, log, clock);
   IncidentService incidents(**store, log, clock);
+  traces::TraceOptions trace_options;
+  trace_options.retention_days = s.retention_days;
+  traces::TraceService trace_service(**store, log, clock, trace_options);
 
   auto admin = tokens.BootstrapAdmin();
   if (!admin.ok()) return Fail(admin.status());
@@ -122,7 +127,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
 
   http::HttpMetrics metrics;
   http::Router router;
-  api::Deps deps{**store, log, tokens, incidents, metrics, clock, kVersion};
+  api::Deps deps{**store, log, tokens, incidents, metrics, clock, kVersion, trace_service};
   api::RegisterRoutes(router, deps);
 
   http::ServerOptions server_options;
@@ -133,6 +138,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   auto server = http::Server::Create(server_options, router, metrics);
   if (!server.ok()) return Fail(server.status());
   (*server)->Start();
+  traces::RetentionSweeper sweeper(trace_service, std::chrono::hours(1));
+  sweeper.Start();
   std::string host = s.listen_address.find(':') != std::string::npos ? "[" + s.listen_address + "]"
                                                                       : s.listen_address;
   std::cout << "firebreak listening on http://" << host << ":" << (*server)->port() << std::endl;
@@ -144,6 +151,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   spdlog::info("received {}; finishing requests in flight (up to {} s)",
                sig == SIGTERM ? "SIGTERM" : "SIGINT", s.shutdown_grace_seconds);
   (*server)->Shutdown(std::chrono::seconds(s.shutdown_grace_seconds));
+  sweeper.Stop();
   Status closed = (*store)->Close();
   if (!closed.ok()) return Fail(closed);
   spdlog::info("stopped cleanly");

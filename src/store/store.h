@@ -20,6 +20,7 @@
 #include "store/events.h"
 #include "store/incidents.h"
 #include "store/tokens.h"
+#include "store/traces.h"
 
 namespace firebreak {
 
@@ -44,6 +45,7 @@ class Txn {
   virtual IncidentRepo& incidents() = 0;
   virtual EventRepo& events() = 0;
   virtual TokenRepo& tokens() = 0;
+  virtual TraceRepo& traces() = 0;
 };
 
 class Store {
