@@ -28,17 +28,19 @@ post() {
     -H "Content-Type: $ct" --data-binary "@$file" "$@" "$URL/v1/traces"
 }
 
+# Span times are now: traces older than retention_days would be swept at the next start.
+NOW=$(date +%s)
 otlp() {  # otlp TRACE_NUM QUESTION ANSWER SERVICE
   local t; t=$(printf '%032d' "$1")
   cat <<JSON
 {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"$4"}},{"key":"service.version","value":{"stringValue":"v1"}}]},
  "scopeSpans":[{"scope":{"name":"t"},"spans":[
   {"traceId":"$t","spanId":"$(printf '%016d' $(( $1 * 10 + 1 )))","name":"agent","kind":"SPAN_KIND_SERVER",
-   "startTimeUnixNano":"1790000000000000000","endTimeUnixNano":"1790000001000000000",
+   "startTimeUnixNano":"${NOW}000000000","endTimeUnixNano":"${NOW}900000000",
    "attributes":[{"key":"input.value","value":{"stringValue":"$2"}},{"key":"output.value","value":{"stringValue":"$3"}},
                  {"key":"openinference.span.kind","value":{"stringValue":"AGENT"}},{"key":"user.id","value":{"stringValue":"u-$1"}}]},
   {"traceId":"$t","spanId":"$(printf '%016d' $(( $1 * 10 + 2 )))","parentSpanId":"$(printf '%016d' $(( $1 * 10 + 1 )))","name":"tool",
-   "startTimeUnixNano":"1790000000100000000","endTimeUnixNano":"1790000000200000000",
+   "startTimeUnixNano":"${NOW}100000000","endTimeUnixNano":"${NOW}200000000",
    "attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"execute_tool"}},{"key":"gen_ai.tool.name","value":{"stringValue":"lookup_order"}},
                  {"key":"gen_ai.tool.call.arguments","value":{"stringValue":"{\"order\":\"A-$1\"}"}},{"key":"gen_ai.tool.call.result","value":{"stringValue":"shipped"}}]}
  ]}]}]}
@@ -104,4 +106,16 @@ HN=$("$FB" trace ingest "$WORK/native.json") || fail "native ingest"
 "$FB" trace ingest "$WORK/c.json" >/dev/null || fail "CLI ingest of OTLP JSON"
 "$FB" --json trace erase-user u-9 --reason DSR-1 | jq -e '.traces_erased == 1' >/dev/null || fail "erasure"
 "$FB" trace show "$HN" 2>/dev/null && fail "erased trace still there"
+
+# Acknowledged means durable: kill -9 right after a 200, restart, the trace is there.
+otlp 4 "is my data safe after a crash" "yes it is committed" bot >"$WORK/d.json"
+[ "$(post application/json "$WORK/d.json")" = 200 ] || fail "ingest before kill"
+kill -9 "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+: >"$WORK/out"
+"$FB" serve --listen 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/out" 2>"$WORK/err" &
+SERVER_PID=$!
+for _ in $(seq 1 100); do grep -q "listening on" "$WORK/out" 2>/dev/null && break; sleep 0.1; done
+export FIREBREAK_URL=$(sed -n 's/^firebreak listening on //p' "$WORK/out")
+N4=$("$FB" --json trace list --user u-4 | jq ".traces | length")
+[ "$N4" = 1 ] || fail "acknowledged trace lost by kill -9 (found ${N4:-nothing}; $(cat "$WORK/out" "$WORK/err"))"
 echo "ok"
