@@ -399,9 +399,35 @@ int main(int argc, char** argv) {
     auto result = svc.IngestSpans(all);
     double secs = std::chrono::duration<double>(Steady::now() - start).count();
     if (!result.ok()) std::cerr << result.status().message() << "\n";
+    std::printf("  %-22s %7d traces %8zu spans in %6.2f s: %8.0f spans/s %7.0f traces/s\n",
+                "in-process, 1 txn", n_traces, all.size(), secs, all.size() / secs, n_traces / secs);
+    (void)store->Close();
+
+    // The ceiling proper: the same span rows and trace rows (hash, index data) prepared
+    // beforehand, then only inserted, in one transaction.
+    store = OpenAt(root + "/ceiling-raw");
+    std::vector<SpanRow> span_rows;
+    std::vector<traces::StoredTrace> stored;
+    for (const auto& r : pb_runs) {
+      for (const auto& s : r.spans) {
+        span_rows.push_back({s.trace_id, s.span_id, s.parent_span_id, static_cast<int64_t>(s.start_ns),
+                             traces::SpanToJson(s).dump(), clock.NowMs()});
+      }
+      stored.push_back(traces::ToStored(*traces::Assemble(r.spans), clock.NowMs()));
+    }
+    start = Steady::now();
+    Status st = store->Write([&](Txn& txn) -> Status {
+      for (const auto& row : span_rows) FB_RETURN_IF_ERROR(txn.traces().PutSpan(row));
+      for (const auto& s : stored) {
+        FB_RETURN_IF_ERROR(txn.traces().Upsert(s.row, s.text, s.tools, s.lsh_keys).status());
+      }
+      return Status::Ok();
+    });
+    secs = std::chrono::duration<double>(Steady::now() - start).count();
+    if (!st.ok()) std::cerr << st.message() << "\n";
     double ceiling = static_cast<double>(all.size()) / secs;
     std::printf("  %-22s %7d traces %8zu spans in %6.2f s: %8.0f spans/s %7.0f traces/s\n",
-                "ceiling (1 SQLite txn)", n_traces, all.size(), secs, ceiling, n_traces / secs);
+                "ceiling: raw rows, 1 txn", n_traces, all.size(), secs, ceiling, n_traces / secs);
     std::printf("  ratio HTTP/ceiling: protobuf %.2f, JSON %.2f\n",
                 static_cast<double>(pb.spans) / pb.seconds / ceiling,
                 static_cast<double>(js.spans) / js.seconds / ceiling);

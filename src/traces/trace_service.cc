@@ -32,7 +32,16 @@ std::string Join(const std::vector<std::string>& parts, const std::string& sep) 
 
 // Writes (or rewrites) one assembled trace with its hash, text index, tools and LSH keys.
 StatusOr<std::string> PutTrace(Txn& txn, const TraceContent& t, TimeMs now) {
-  TraceRow row;
+  StoredTrace s = ToStored(t, now);
+  FB_RETURN_IF_ERROR(txn.traces().Upsert(s.row, s.text, s.tools, s.lsh_keys).status());
+  return s.row.hash;
+}
+
+}  // namespace
+
+StoredTrace ToStored(const TraceContent& t, TimeMs now) {
+  StoredTrace out;
+  TraceRow& row = out.row;
   row.trace_id = t.trace_id;
   row.hash = TraceHash(t);
   row.agent = t.agent;
@@ -50,7 +59,7 @@ StatusOr<std::string> PutTrace(Txn& txn, const TraceContent& t, TimeMs now) {
   row.ingested_at = now;
   row.updated_at = now;
 
-  TraceText text;
+  TraceText& text = out.text;
   text.input = t.input;
   for (const auto& r : t.retrieved) text.retrieved += r.content + "\n";
   std::set<std::string> tools;
@@ -59,14 +68,10 @@ StatusOr<std::string> PutTrace(Txn& txn, const TraceContent& t, TimeMs now) {
     tools.insert(c.name);
   }
   text.output = t.output;
-  FB_RETURN_IF_ERROR(txn.traces()
-                         .Upsert(row, text, std::vector<std::string>(tools.begin(), tools.end()),
-                                 LshKeys(sig))
-                         .status());
-  return row.hash;
+  out.tools.assign(tools.begin(), tools.end());
+  out.lsh_keys = LshKeys(sig);
+  return out;
 }
-
-}  // namespace
 
 Status CheckRetentionDays(int64_t days) {
   if (days < kMinRetentionDays) {

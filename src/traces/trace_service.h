@@ -29,6 +29,18 @@ inline constexpr int kMinRetentionDays = 30;
 // Returns OK when `days` is an allowed retention, kInvalidArgument saying why otherwise.
 Status CheckRetentionDays(int64_t days);
 
+// A trace as the store keeps it: the row (with hash and signature), its text index columns,
+// its tool names and its LSH keys.
+struct StoredTrace {
+  TraceRow row;
+  TraceText text;
+  std::vector<std::string> tools;
+  std::vector<int64_t> lsh_keys;
+};
+
+// Returns the stored form of an assembled trace (hash, signature, index data), ingested `now`.
+StoredTrace ToStored(const TraceContent& t, TimeMs now);
+
 struct IngestResult {
   int64_t spans = 0;                // spans stored
   std::vector<std::string> hashes;  // traces assembled or re-assembled by this call

@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <filesystem>
+#include <random>
 
 #include "audit/event_log.h"
 #include "config/settings.h"
@@ -433,6 +434,23 @@ TEST(Otlp, DecodesProtobufAndRejectsSpansWithoutIds) {
   EXPECT_EQ(DecodeOtlp("{not json", OtlpEncoding::kJson).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(OtlpEncodingOf("text/plain").status().code(), StatusCode::kUnsupportedMediaType);
   EXPECT_TRUE(OtlpEncodingOf("application/json; charset=utf-8").ok());
+}
+
+TEST(Otlp, RandomAndTruncatedBodiesNeverCrash) {
+  std::mt19937 rng(1);
+  Json run = AgentRun(5, "question", "answer");
+  std::string json = run.dump();
+  for (int i = 0; i < 2000; ++i) {
+    std::string bytes(static_cast<size_t>(rng() % 300), '\0');
+    for (char& c : bytes) c = static_cast<char>(rng());
+    (void)DecodeOtlp(bytes, OtlpEncoding::kProtobuf);
+    (void)DecodeOtlp(bytes, OtlpEncoding::kJson);
+    auto cut = DecodeOtlp(json.substr(0, rng() % json.size()), OtlpEncoding::kJson);
+    EXPECT_FALSE(cut.ok());
+    std::string mutated = json;
+    mutated[rng() % mutated.size()] = static_cast<char>(rng());
+    (void)DecodeOtlp(mutated, OtlpEncoding::kJson);
+  }
 }
 
 TEST(Otlp, GunzipChecksCorruptionAndSize) {
