@@ -357,6 +357,7 @@ int main(int argc, char** argv) {
   SystemClock clock;
 
   // ---- ingest ----
+  if (n_traces > 0) {
   std::printf("ingest: %d traces per encoding, one trace per request, %d connections, server %s\n",
               n_traces, connections, binary.c_str());
   uint64_t t0 = static_cast<uint64_t>(clock.NowMs()) * 1000000ULL;
@@ -432,6 +433,7 @@ int main(int argc, char** argv) {
                 static_cast<double>(pb.spans) / pb.seconds / ceiling,
                 static_cast<double>(js.spans) / js.seconds / ceiling);
     (void)store->Close();
+  }
   }
 
   // ---- similar ----
