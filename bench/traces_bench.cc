@@ -105,17 +105,22 @@ RunSpec MakeRun(std::mt19937_64& rng, const std::vector<std::string>& vocab, uin
     std::string text = Words(rng, vocab, per_span);
     if (i == 0) {
       s.name = "invoke_agent bench-agent";
-      s.attributes = {{"gen_ai.operation.name", "invoke_agent"}, {"user.id", "user-" + std::to_string(rng() % 1000)},
-                      {"session.id", HexId(rng, 4)}, {"input.value", text},
+      s.attributes = {{"gen_ai.operation.name", "invoke_agent"},
+                      {"user.id", "user-" + std::to_string(rng() % 1000)},
+                      {"session.id", HexId(rng, 4)},
+                      {"input.value", text},
                       {"output.value", Words(rng, vocab, per_span / 2)}};
     } else if (i % 3 == 1) {
       s.name = "chat model";
-      s.attributes = {{"gen_ai.operation.name", "chat"}, {"gen_ai.usage.input_tokens", 300},
-                      {"gen_ai.usage.output_tokens", 40}, {"gen_ai.completion.0.role", "assistant"},
+      s.attributes = {{"gen_ai.operation.name", "chat"},
+                      {"gen_ai.usage.input_tokens", 300},
+                      {"gen_ai.usage.output_tokens", 40},
+                      {"gen_ai.completion.0.role", "assistant"},
                       {"gen_ai.completion.0.content", text}};
     } else if (i % 3 == 2) {
       s.name = "execute_tool search";
-      s.attributes = {{"gen_ai.operation.name", "execute_tool"}, {"gen_ai.tool.name", "search"},
+      s.attributes = {{"gen_ai.operation.name", "execute_tool"},
+                      {"gen_ai.tool.name", "search"},
                       {"gen_ai.tool.call.id", HexId(rng, 4)},
                       {"gen_ai.tool.call.arguments", Json{{"q", text.substr(0, 60)}}.dump()},
                       {"gen_ai.tool.call.result", text}};
@@ -131,16 +136,22 @@ RunSpec MakeRun(std::mt19937_64& rng, const std::vector<std::string>& vocab, uin
 }
 
 void SetAnyValue(firebreak::otlp::AnyValue* out, const Json& v) {
-  if (v.is_string()) out->set_string_value(v.get<std::string>());
-  else if (v.is_number_integer()) out->set_int_value(v.get<int64_t>());
-  else if (v.is_number()) out->set_double_value(v.get<double>());
-  else if (v.is_boolean()) out->set_bool_value(v.get<bool>());
-  else out->set_string_value(v.dump());
+  if (v.is_string())
+    out->set_string_value(v.get<std::string>());
+  else if (v.is_number_integer())
+    out->set_int_value(v.get<int64_t>());
+  else if (v.is_number())
+    out->set_double_value(v.get<double>());
+  else if (v.is_boolean())
+    out->set_bool_value(v.get<bool>());
+  else
+    out->set_string_value(v.dump());
 }
 
 std::string Unhex(const std::string& h) {
   std::string out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2) out += static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16));
+  for (size_t i = 0; i + 1 < h.size(); i += 2)
+    out += static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16));
   return out;
 }
 
@@ -176,9 +187,12 @@ Json JsonAttrs(const Json& attrs) {
   Json out = Json::array();
   for (auto it = attrs.begin(); it != attrs.end(); ++it) {
     Json v;
-    if (it->is_string()) v = {{"stringValue", *it}};
-    else if (it->is_number_integer()) v = {{"intValue", std::to_string(it->get<int64_t>())}};
-    else v = {{"stringValue", it->dump()}};
+    if (it->is_string())
+      v = {{"stringValue", *it}};
+    else if (it->is_number_integer())
+      v = {{"intValue", std::to_string(it->get<int64_t>())}};
+    else
+      v = {{"stringValue", it->dump()}};
     out.push_back({{"key", it.key()}, {"value", v}});
   }
   return out;
@@ -187,14 +201,19 @@ Json JsonAttrs(const Json& attrs) {
 std::string ToOtlpJson(const RunSpec& run) {
   Json spans = Json::array();
   for (const auto& s : run.spans) {
-    Json j = {{"traceId", s.trace_id}, {"spanId", s.span_id}, {"name", s.name}, {"kind", 1},
-              {"startTimeUnixNano", std::to_string(s.start_ns)}, {"endTimeUnixNano", std::to_string(s.end_ns)},
+    Json j = {{"traceId", s.trace_id},
+              {"spanId", s.span_id},
+              {"name", s.name},
+              {"kind", 1},
+              {"startTimeUnixNano", std::to_string(s.start_ns)},
+              {"endTimeUnixNano", std::to_string(s.end_ns)},
               {"attributes", JsonAttrs(s.attributes)}};
     if (!s.parent_span_id.empty()) j["parentSpanId"] = s.parent_span_id;
     spans.push_back(j);
   }
-  Json req = {{"resourceSpans", {{{"resource", {{"attributes", JsonAttrs(run.spans[0].resource)}}},
-                                  {"scopeSpans", {{{"scope", {{"name", "bench"}}}, {"spans", spans}}}}}}}};
+  Json req = {{"resourceSpans",
+               {{{"resource", {{"attributes", JsonAttrs(run.spans[0].resource)}}},
+                 {"scopeSpans", {{{"scope", {{"name", "bench"}}}, {"spans", spans}}}}}}}};
   return req.dump();
 }
 
@@ -214,8 +233,9 @@ Server StartServer(const std::string& binary, const std::string& data_dir) {
     FILE* f = std::freopen(out.c_str(), "w", stdout);
     FILE* e = std::freopen((data_dir + "/server.err").c_str(), "w", stderr);
     (void)f, (void)e;
-    execl(binary.c_str(), binary.c_str(), "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir.c_str(),
-          "--log-level", "warn", "--max-body-bytes", "16777216", static_cast<char*>(nullptr));
+    execl(binary.c_str(), binary.c_str(), "serve", "--listen", "127.0.0.1:0", "--data-dir",
+          data_dir.c_str(), "--log-level", "warn", "--max-body-bytes", "16777216",
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   for (int i = 0; i < 600; ++i) {
@@ -289,8 +309,8 @@ struct IngestFigures {
 };
 
 IngestFigures IngestOverHttp(const Server& server, const std::vector<RunSpec>& runs,
-                             const std::vector<std::string>& bodies, const std::string& content_type,
-                             int connections) {
+                             const std::vector<std::string>& bodies,
+                             const std::string& content_type, int connections) {
   IngestFigures f;
   std::atomic<size_t> next{0};
   std::atomic<int64_t> failures{0};
@@ -303,7 +323,8 @@ IngestFigures IngestOverHttp(const Server& server, const std::vector<RunSpec>& r
       for (size_t i = next++; i < bodies.size(); i = next++) {
         auto t = Steady::now();
         int status = client.Send("POST", "/v1/traces", content_type, bodies[i]);
-        lat[static_cast<size_t>(c)].push_back(std::chrono::duration<double, std::milli>(Steady::now() - t).count());
+        lat[static_cast<size_t>(c)].push_back(
+            std::chrono::duration<double, std::milli>(Steady::now() - t).count());
         if (status != 200) failures++;
       }
     });
@@ -318,11 +339,13 @@ IngestFigures IngestOverHttp(const Server& server, const std::vector<RunSpec>& r
 }
 
 void PrintIngest(const char* name, const IngestFigures& f) {
-  std::printf("  %-22s %7lld traces %8lld spans in %6.2f s: %8.0f spans/s %7.0f traces/s  p50 %6.2f ms  p99 %6.2f ms%s\n",
-              name, static_cast<long long>(f.traces), static_cast<long long>(f.spans), f.seconds,
-              static_cast<double>(f.spans) / f.seconds, static_cast<double>(f.traces) / f.seconds,
-              Percentile(f.latencies_ms, 0.5), Percentile(f.latencies_ms, 0.99),
-              f.failures ? ("  FAILURES: " + std::to_string(f.failures)).c_str() : "");
+  std::printf(
+      "  %-22s %7lld traces %8lld spans in %6.2f s: %8.0f spans/s %7.0f traces/s  p50 %6.2f ms  "
+      "p99 %6.2f ms%s\n",
+      name, static_cast<long long>(f.traces), static_cast<long long>(f.spans), f.seconds,
+      static_cast<double>(f.spans) / f.seconds, static_cast<double>(f.traces) / f.seconds,
+      Percentile(f.latencies_ms, 0.5), Percentile(f.latencies_ms, 0.99),
+      f.failures ? ("  FAILURES: " + std::to_string(f.failures)).c_str() : "");
 }
 
 std::unique_ptr<Store> OpenAt(const std::string& dir) {
@@ -344,13 +367,20 @@ int main(int argc, char** argv) {
   int n_traces = 2000, connections = 4, n_similar = 100000, n_queries = 200;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--firebreak") binary = argv[i + 1];
-    else if (a == "--traces") n_traces = std::stoi(argv[i + 1]);
-    else if (a == "--connections") connections = std::stoi(argv[i + 1]);
-    else if (a == "--similar") n_similar = std::stoi(argv[i + 1]);
-    else if (a == "--queries") n_queries = std::stoi(argv[i + 1]);
+    if (a == "--firebreak")
+      binary = argv[i + 1];
+    else if (a == "--traces")
+      n_traces = std::stoi(argv[i + 1]);
+    else if (a == "--connections")
+      connections = std::stoi(argv[i + 1]);
+    else if (a == "--similar")
+      n_similar = std::stoi(argv[i + 1]);
+    else if (a == "--queries")
+      n_queries = std::stoi(argv[i + 1]);
   }
-  std::string root = (std::filesystem::temp_directory_path() / ("fb-traces-bench-" + std::to_string(getpid()))).string();
+  std::string root =
+      (std::filesystem::temp_directory_path() / ("fb-traces-bench-" + std::to_string(getpid())))
+          .string();
   std::filesystem::create_directories(root);
   std::mt19937_64 rng(42);
   auto vocab = Vocabulary(rng, 20000);
@@ -358,82 +388,86 @@ int main(int argc, char** argv) {
 
   // ---- ingest ----
   if (n_traces > 0) {
-  std::printf("ingest: %d traces per encoding, one trace per request, %d connections, server %s\n",
-              n_traces, connections, binary.c_str());
-  uint64_t t0 = static_cast<uint64_t>(clock.NowMs()) * 1000000ULL;
-  std::vector<RunSpec> pb_runs, json_runs;
-  std::vector<std::string> pb_bodies, json_bodies;
-  double text_bytes = 0;
-  for (int i = 0; i < n_traces; ++i) {
-    pb_runs.push_back(MakeRun(rng, vocab, t0 + static_cast<uint64_t>(i) * 1000));
-    pb_bodies.push_back(ToProtobuf(pb_runs.back()));
-    json_runs.push_back(MakeRun(rng, vocab, t0 + static_cast<uint64_t>(i) * 1000));
-    json_bodies.push_back(ToOtlpJson(json_runs.back()));
-    for (const auto& s : pb_runs.back().spans) {
-      for (auto it = s.attributes.begin(); it != s.attributes.end(); ++it) {
-        if (it->is_string()) text_bytes += static_cast<double>(it->get_ref<const std::string&>().size());
+    std::printf(
+        "ingest: %d traces per encoding, one trace per request, %d connections, server %s\n",
+        n_traces, connections, binary.c_str());
+    uint64_t t0 = static_cast<uint64_t>(clock.NowMs()) * 1000000ULL;
+    std::vector<RunSpec> pb_runs, json_runs;
+    std::vector<std::string> pb_bodies, json_bodies;
+    double text_bytes = 0;
+    for (int i = 0; i < n_traces; ++i) {
+      pb_runs.push_back(MakeRun(rng, vocab, t0 + static_cast<uint64_t>(i) * 1000));
+      pb_bodies.push_back(ToProtobuf(pb_runs.back()));
+      json_runs.push_back(MakeRun(rng, vocab, t0 + static_cast<uint64_t>(i) * 1000));
+      json_bodies.push_back(ToOtlpJson(json_runs.back()));
+      for (const auto& s : pb_runs.back().spans) {
+        for (auto it = s.attributes.begin(); it != s.attributes.end(); ++it) {
+          if (it->is_string())
+            text_bytes += static_cast<double>(it->get_ref<const std::string&>().size());
+        }
       }
     }
-  }
-  double avg_pb = 0, avg_json = 0;
-  for (const auto& b : pb_bodies) avg_pb += static_cast<double>(b.size());
-  for (const auto& b : json_bodies) avg_json += static_cast<double>(b.size());
-  std::printf("  avg text per trace %.1f KB; avg body: protobuf %.1f KB, JSON %.1f KB\n",
-              text_bytes / n_traces / 1024, avg_pb / n_traces / 1024, avg_json / n_traces / 1024);
-  {
-    std::string dir = root + "/ingest";
-    std::filesystem::create_directories(dir);
-    Server server = StartServer(binary, dir);
-    auto pb = IngestOverHttp(server, pb_runs, pb_bodies, "application/x-protobuf", connections);
-    auto js = IngestOverHttp(server, json_runs, json_bodies, "application/json", connections);
-    StopServer(server);
-    PrintIngest("HTTP OTLP protobuf", pb);
-    PrintIngest("HTTP OTLP JSON", js);
+    double avg_pb = 0, avg_json = 0;
+    for (const auto& b : pb_bodies) avg_pb += static_cast<double>(b.size());
+    for (const auto& b : json_bodies) avg_json += static_cast<double>(b.size());
+    std::printf("  avg text per trace %.1f KB; avg body: protobuf %.1f KB, JSON %.1f KB\n",
+                text_bytes / n_traces / 1024, avg_pb / n_traces / 1024, avg_json / n_traces / 1024);
+    {
+      std::string dir = root + "/ingest";
+      std::filesystem::create_directories(dir);
+      Server server = StartServer(binary, dir);
+      auto pb = IngestOverHttp(server, pb_runs, pb_bodies, "application/x-protobuf", connections);
+      auto js = IngestOverHttp(server, json_runs, json_bodies, "application/json", connections);
+      StopServer(server);
+      PrintIngest("HTTP OTLP protobuf", pb);
+      PrintIngest("HTTP OTLP JSON", js);
 
-    // Ceiling: the same spans and assembled traces, straight into SQLite, one transaction.
-    auto store = OpenAt(root + "/ceiling");
-    EventLog log(clock);
-    traces::TraceService svc(*store, log, clock);
-    std::vector<traces::SpanData> all;
-    for (const auto& r : pb_runs) all.insert(all.end(), r.spans.begin(), r.spans.end());
-    auto start = Steady::now();
-    auto result = svc.IngestSpans(all);
-    double secs = std::chrono::duration<double>(Steady::now() - start).count();
-    if (!result.ok()) std::cerr << result.status().message() << "\n";
-    std::printf("  %-22s %7d traces %8zu spans in %6.2f s: %8.0f spans/s %7.0f traces/s\n",
-                "in-process, 1 txn", n_traces, all.size(), secs, all.size() / secs, n_traces / secs);
-    (void)store->Close();
+      // Ceiling: the same spans and assembled traces, straight into SQLite, one transaction.
+      auto store = OpenAt(root + "/ceiling");
+      EventLog log(clock);
+      traces::TraceService svc(*store, log, clock);
+      std::vector<traces::SpanData> all;
+      for (const auto& r : pb_runs) all.insert(all.end(), r.spans.begin(), r.spans.end());
+      auto start = Steady::now();
+      auto result = svc.IngestSpans(all);
+      double secs = std::chrono::duration<double>(Steady::now() - start).count();
+      if (!result.ok()) std::cerr << result.status().message() << "\n";
+      std::printf("  %-22s %7d traces %8zu spans in %6.2f s: %8.0f spans/s %7.0f traces/s\n",
+                  "in-process, 1 txn", n_traces, all.size(), secs, all.size() / secs,
+                  n_traces / secs);
+      (void)store->Close();
 
-    // The ceiling proper: the same span rows and trace rows (hash, index data) prepared
-    // beforehand, then only inserted, in one transaction.
-    store = OpenAt(root + "/ceiling-raw");
-    std::vector<SpanRow> span_rows;
-    std::vector<traces::StoredTrace> stored;
-    for (const auto& r : pb_runs) {
-      for (const auto& s : r.spans) {
-        span_rows.push_back({s.trace_id, s.span_id, s.parent_span_id, static_cast<int64_t>(s.start_ns),
-                             traces::SpanToJson(s).dump(), clock.NowMs()});
+      // The ceiling proper: the same span rows and trace rows (hash, index data) prepared
+      // beforehand, then only inserted, in one transaction.
+      store = OpenAt(root + "/ceiling-raw");
+      std::vector<SpanRow> span_rows;
+      std::vector<traces::StoredTrace> stored;
+      for (const auto& r : pb_runs) {
+        for (const auto& s : r.spans) {
+          span_rows.push_back({s.trace_id, s.span_id, s.parent_span_id,
+                               static_cast<int64_t>(s.start_ns), traces::SpanToJson(s).dump(),
+                               clock.NowMs()});
+        }
+        stored.push_back(traces::ToStored(*traces::Assemble(r.spans), clock.NowMs()));
       }
-      stored.push_back(traces::ToStored(*traces::Assemble(r.spans), clock.NowMs()));
+      start = Steady::now();
+      Status st = store->Write([&](Txn& txn) -> Status {
+        for (const auto& row : span_rows) FB_RETURN_IF_ERROR(txn.traces().PutSpan(row));
+        for (const auto& s : stored) {
+          FB_RETURN_IF_ERROR(txn.traces().Upsert(s.row, s.text, s.tools, s.lsh_keys).status());
+        }
+        return Status::Ok();
+      });
+      secs = std::chrono::duration<double>(Steady::now() - start).count();
+      if (!st.ok()) std::cerr << st.message() << "\n";
+      double ceiling = static_cast<double>(all.size()) / secs;
+      std::printf("  %-22s %7d traces %8zu spans in %6.2f s: %8.0f spans/s %7.0f traces/s\n",
+                  "ceiling: raw rows, 1 txn", n_traces, all.size(), secs, ceiling, n_traces / secs);
+      std::printf("  ratio HTTP/ceiling: protobuf %.2f, JSON %.2f\n",
+                  static_cast<double>(pb.spans) / pb.seconds / ceiling,
+                  static_cast<double>(js.spans) / js.seconds / ceiling);
+      (void)store->Close();
     }
-    start = Steady::now();
-    Status st = store->Write([&](Txn& txn) -> Status {
-      for (const auto& row : span_rows) FB_RETURN_IF_ERROR(txn.traces().PutSpan(row));
-      for (const auto& s : stored) {
-        FB_RETURN_IF_ERROR(txn.traces().Upsert(s.row, s.text, s.tools, s.lsh_keys).status());
-      }
-      return Status::Ok();
-    });
-    secs = std::chrono::duration<double>(Steady::now() - start).count();
-    if (!st.ok()) std::cerr << st.message() << "\n";
-    double ceiling = static_cast<double>(all.size()) / secs;
-    std::printf("  %-22s %7d traces %8zu spans in %6.2f s: %8.0f spans/s %7.0f traces/s\n",
-                "ceiling: raw rows, 1 txn", n_traces, all.size(), secs, ceiling, n_traces / secs);
-    std::printf("  ratio HTTP/ceiling: protobuf %.2f, JSON %.2f\n",
-                static_cast<double>(pb.spans) / pb.seconds / ceiling,
-                static_cast<double>(js.spans) / js.seconds / ceiling);
-    (void)store->Close();
-  }
   }
 
   // ---- similar ----
@@ -469,7 +503,9 @@ int main(int argc, char** argv) {
       t.input = input;
       t.output = output;
       shingles.push_back(traces::Shingles(traces::SimilarityText(t)));
-      batch["traces"].push_back({{"agent", "bench-agent"}, {"input", input}, {"output", output},
+      batch["traces"].push_back({{"agent", "bench-agent"},
+                                 {"input", input},
+                                 {"output", output},
                                  {"user_id", "u" + std::to_string(i % 5000)}});
       if (batch["traces"].size() == 2000 || i + 1 == n_similar) {
         auto r = svc.IngestNative(batch);
@@ -482,8 +518,9 @@ int main(int argc, char** argv) {
       }
     }
     double load = std::chrono::duration<double>(Steady::now() - start).count();
-    std::printf("  loaded %d traces in %.1f s (%.0f traces/s, through TraceService, 2000 per txn)\n", n_similar,
-                load, n_similar / load);
+    std::printf(
+        "  loaded %d traces in %.1f s (%.0f traces/s, through TraceService, 2000 per txn)\n",
+        n_similar, load, n_similar / load);
     (void)store->Close();
 
     Server server = StartServer(binary, dir);
@@ -495,7 +532,8 @@ int main(int argc, char** argv) {
       size_t idx = qrng() % static_cast<size_t>(n_similar);
       std::string body;
       auto t = Steady::now();
-      int status = client.Send("GET", "/api/v1/traces/" + hashes[idx] + "/similar?k=10", "", "", &body);
+      int status =
+          client.Send("GET", "/api/v1/traces/" + hashes[idx] + "/similar?k=10", "", "", &body);
       lat.push_back(std::chrono::duration<double, std::milli>(Steady::now() - t).count());
       if (status != 200) {
         std::cerr << "similar failed: " << status << " " << body << "\n";
@@ -511,16 +549,21 @@ int main(int argc, char** argv) {
       std::partial_sort(exact.begin(), exact.begin() + 10, exact.end(), std::greater<>());
       std::set<std::string> truth;
       for (int k = 0; k < 10; ++k) {
-        if (exact[static_cast<size_t>(k)].first > 0) truth.insert(hashes[exact[static_cast<size_t>(k)].second]);
+        if (exact[static_cast<size_t>(k)].first > 0)
+          truth.insert(hashes[exact[static_cast<size_t>(k)].second]);
       }
       Json res = Json::parse(body);
       int found = 0;
-      for (const auto& r : res["results"]) found += truth.count(r["hash"].get<std::string>()) ? 1 : 0;
-      recall_sum += truth.empty() ? 1.0 : static_cast<double>(found) / static_cast<double>(truth.size());
+      for (const auto& r : res["results"])
+        found += truth.count(r["hash"].get<std::string>()) ? 1 : 0;
+      recall_sum +=
+          truth.empty() ? 1.0 : static_cast<double>(found) / static_cast<double>(truth.size());
     }
     StopServer(server);
-    std::printf("  similar?k=10 over HTTP: p50 %.2f ms  p99 %.2f ms  recall@10 %.3f (vs brute-force exact Jaccard)\n",
-                Percentile(lat, 0.5), Percentile(lat, 0.99), recall_sum / n_queries);
+    std::printf(
+        "  similar?k=10 over HTTP: p50 %.2f ms  p99 %.2f ms  recall@10 %.3f (vs brute-force exact "
+        "Jaccard)\n",
+        Percentile(lat, 0.5), Percentile(lat, 0.99), recall_sum / n_queries);
   }
   std::filesystem::remove_all(root);
   return 0;

@@ -1,8 +1,7 @@
 // Traces: OTLP/HTTP ingest (POST /v1/traces), native batch ingest, lookup by hash prefix,
 // listing with filters, similar cases, flags, and the admin erasure of one user's traces.
-#include "api/routes.h"
-
 #include "api/handler_util.h"
+#include "api/routes.h"
 #include "traces/otlp.h"
 #include "traces/span.h"
 
@@ -39,7 +38,8 @@ Json TraceSummaryJson(const TraceRow& row) {
   Json tools = Json::array();
   std::string input, output;
   if (doc.is_object()) {
-    for (const auto& c : doc.value("tool_calls", Json::array())) tools.push_back(c.value("name", ""));
+    for (const auto& c : doc.value("tool_calls", Json::array()))
+      tools.push_back(c.value("name", ""));
     input = doc.value("input", "");
     output = doc.value("output", "");
   }
@@ -126,9 +126,10 @@ Response OtlpIngest(const Request& req, const Deps& d) {
     inflated = std::move(*out);
     body = &inflated;
   } else if (!content_encoding.empty() && content_encoding != "identity") {
-    return OtlpError(Status(StatusCode::kUnsupportedMediaType,
-                            "Content-Encoding '" + content_encoding + "' is not supported (gzip or none)"),
-                     *encoding);
+    return OtlpError(
+        Status(StatusCode::kUnsupportedMediaType,
+               "Content-Encoding '" + content_encoding + "' is not supported (gzip or none)"),
+        *encoding);
   }
   auto batch = traces::DecodeOtlp(*body, *encoding);
   if (!batch.ok()) return OtlpError(batch.status(), *encoding);
@@ -143,7 +144,8 @@ Response OtlpIngest(const Request& req, const Deps& d) {
   }
   Response r;
   r.status = 200;
-  r.content_type = *encoding == OtlpEncoding::kProtobuf ? "application/x-protobuf" : "application/json";
+  r.content_type =
+      *encoding == OtlpEncoding::kProtobuf ? "application/x-protobuf" : "application/json";
   r.body = traces::EncodeOtlpResponse(*encoding, batch->rejected, batch->rejection_message);
   return r;
 }
@@ -157,151 +159,167 @@ void RegisterTraces(http::Router& r, const Deps& d) {
   r.Add("POST", "/v1/traces", [&d](const Request& req) { return OtlpIngest(req, d); });
 
   // Native batch: {"traces": [{agent, version, user_id, input, retrieved, tool_calls, ...}]}.
-  r.Add("POST", "/api/v1/traces", Guard(tok, Role::kAgent, [&svc](const Request& req, const Principal& p) {
-    auto body = http::ParseJsonObject(req.body);
-    if (!body.ok()) return http::Error(body.status());
-    if (auto it = body->find("traces"); it != body->end() && it->is_array()) {
-      for (const auto& t : *it) {
-        std::string agent = t.is_object() && t.contains("agent") && t["agent"].is_string()
-                                ? t["agent"].get<std::string>() : "";
-        Status allowed = AuthorizeForAgent(p, agent);
-        if (!allowed.ok()) return http::Error(allowed);
-      }
-    }
-    auto hashes = svc.IngestNative(*body);
-    if (!hashes.ok()) return http::Error(hashes.status());
-    return http::Json(201, {{"hashes", *hashes}});
-  }));
+  r.Add("POST", "/api/v1/traces",
+        Guard(tok, Role::kAgent, [&svc](const Request& req, const Principal& p) {
+          auto body = http::ParseJsonObject(req.body);
+          if (!body.ok()) return http::Error(body.status());
+          if (auto it = body->find("traces"); it != body->end() && it->is_array()) {
+            for (const auto& t : *it) {
+              std::string agent = t.is_object() && t.contains("agent") && t["agent"].is_string()
+                                      ? t["agent"].get<std::string>()
+                                      : "";
+              Status allowed = AuthorizeForAgent(p, agent);
+              if (!allowed.ok()) return http::Error(allowed);
+            }
+          }
+          auto hashes = svc.IngestNative(*body);
+          if (!hashes.ok()) return http::Error(hashes.status());
+          return http::Json(201, {{"hashes", *hashes}});
+        }));
 
-  r.Add("GET", "/api/v1/traces", Guard(tok, Role::kViewer, [&svc](const Request& req, const Principal&) {
-    TraceFilter f;
-    f.agent = req.Query("agent");
-    f.version = req.Query("version");
-    f.user_id = req.Query("user");
-    f.session_id = req.Query("session");
-    f.category = req.Query("category");
-    f.flag = req.Query("flag");
-    f.tool = req.Query("tool");
-    f.text = req.Query("q");
-    auto from = TimeParam(req, "from");
-    auto to = TimeParam(req, "to");
-    auto limit = IntParam(req, "limit", 50, 1, 1000);
-    for (const Status* s : {&from.status(), &to.status(), &limit.status()}) {
-      if (!s->ok()) return http::Error(*s);
-    }
-    f.from = *from;
-    f.to = *to;
-    f.limit = *limit;
-    std::string cursor = req.Query("cursor");
-    if (!cursor.empty()) {
-      size_t colon = cursor.find(':');
-      try {
-        if (colon == std::string::npos) throw std::invalid_argument("cursor");
-        f.before_started_at = std::stoll(cursor.substr(0, colon));
-        f.before_id = std::stoll(cursor.substr(colon + 1));
-      } catch (const std::exception&) {
-        return http::Error(InvalidArgument("bad 'cursor' (use next_cursor of the previous page)"));
-      }
-    }
-    auto rows = svc.List(f);
-    if (!rows.ok()) return http::Error(rows.status());
-    Json out = {{"traces", Json::array()}};
-    for (const auto& row : *rows) out["traces"].push_back(TraceSummaryJson(row));
-    if (static_cast<int>(rows->size()) == f.limit) {
-      out["next_cursor"] = std::to_string(rows->back().started_at) + ":" + std::to_string(rows->back().id);
-    }
-    return http::Json(200, out);
-  }));
+  r.Add("GET", "/api/v1/traces",
+        Guard(tok, Role::kViewer, [&svc](const Request& req, const Principal&) {
+          TraceFilter f;
+          f.agent = req.Query("agent");
+          f.version = req.Query("version");
+          f.user_id = req.Query("user");
+          f.session_id = req.Query("session");
+          f.category = req.Query("category");
+          f.flag = req.Query("flag");
+          f.tool = req.Query("tool");
+          f.text = req.Query("q");
+          auto from = TimeParam(req, "from");
+          auto to = TimeParam(req, "to");
+          auto limit = IntParam(req, "limit", 50, 1, 1000);
+          for (const Status* s : {&from.status(), &to.status(), &limit.status()}) {
+            if (!s->ok()) return http::Error(*s);
+          }
+          f.from = *from;
+          f.to = *to;
+          f.limit = *limit;
+          std::string cursor = req.Query("cursor");
+          if (!cursor.empty()) {
+            size_t colon = cursor.find(':');
+            try {
+              if (colon == std::string::npos) throw std::invalid_argument("cursor");
+              f.before_started_at = std::stoll(cursor.substr(0, colon));
+              f.before_id = std::stoll(cursor.substr(colon + 1));
+            } catch (const std::exception&) {
+              return http::Error(
+                  InvalidArgument("bad 'cursor' (use next_cursor of the previous page)"));
+            }
+          }
+          auto rows = svc.List(f);
+          if (!rows.ok()) return http::Error(rows.status());
+          Json out = {{"traces", Json::array()}};
+          for (const auto& row : *rows) out["traces"].push_back(TraceSummaryJson(row));
+          if (static_cast<int>(rows->size()) == f.limit) {
+            out["next_cursor"] =
+                std::to_string(rows->back().started_at) + ":" + std::to_string(rows->back().id);
+          }
+          return http::Json(200, out);
+        }));
 
   // Registered before /{hash} so "similar" is not read as a hash.
-  r.Add("GET", "/api/v1/traces/similar", Guard(tok, Role::kViewer, [&svc](const Request& req, const Principal&) {
-    auto k = IntParam(req, "k", 10, 1, 100);
-    if (!k.ok()) return http::Error(k.status());
-    std::string text = req.Query("q");
-    if (text.empty()) return http::Error(InvalidArgument("'q' (the text to compare) is required"));
-    auto hits = svc.SimilarToText(text, *k);
-    if (!hits.ok()) return http::Error(hits.status());
-    return http::Json(200, {{"results", HitsJson(*hits)}});
-  }));
+  r.Add("GET", "/api/v1/traces/similar",
+        Guard(tok, Role::kViewer, [&svc](const Request& req, const Principal&) {
+          auto k = IntParam(req, "k", 10, 1, 100);
+          if (!k.ok()) return http::Error(k.status());
+          std::string text = req.Query("q");
+          if (text.empty())
+            return http::Error(InvalidArgument("'q' (the text to compare) is required"));
+          auto hits = svc.SimilarToText(text, *k);
+          if (!hits.ok()) return http::Error(hits.status());
+          return http::Json(200, {{"results", HitsJson(*hits)}});
+        }));
 
-  r.Add("GET", "/api/v1/traces/{hash}", Guard(tok, Role::kViewer, [&svc](const Request& req, const Principal&) {
-    auto view = svc.Get(req.params.at("hash"));
-    if (!view.ok()) return http::Error(view.status());
-    Json out = TraceJson(view->row, view->same_hash);
-    std::string raw = req.Query("raw");
-    if (raw == "1" || raw == "true") {
-      auto spans = svc.RawSpans(view->row.trace_id);
-      if (!spans.ok()) return http::Error(spans.status());
-      out["spans"] = Json::array();
-      for (const auto& s : *spans) out["spans"].push_back(traces::SpanToJson(s));
-    }
-    return http::Json(200, out);
-  }));
+  r.Add("GET", "/api/v1/traces/{hash}",
+        Guard(tok, Role::kViewer, [&svc](const Request& req, const Principal&) {
+          auto view = svc.Get(req.params.at("hash"));
+          if (!view.ok()) return http::Error(view.status());
+          Json out = TraceJson(view->row, view->same_hash);
+          std::string raw = req.Query("raw");
+          if (raw == "1" || raw == "true") {
+            auto spans = svc.RawSpans(view->row.trace_id);
+            if (!spans.ok()) return http::Error(spans.status());
+            out["spans"] = Json::array();
+            for (const auto& s : *spans) out["spans"].push_back(traces::SpanToJson(s));
+          }
+          return http::Json(200, out);
+        }));
 
-  r.Add("GET", "/api/v1/traces/{hash}/similar", Guard(tok, Role::kViewer, [&svc](const Request& req, const Principal&) {
-    auto k = IntParam(req, "k", 10, 1, 100);
-    if (!k.ok()) return http::Error(k.status());
-    auto view = svc.Get(req.params.at("hash"));
-    if (!view.ok()) return http::Error(view.status());
-    auto hits = svc.Similar(view->row.hash, *k);
-    if (!hits.ok()) return http::Error(hits.status());
-    return http::Json(200, {{"query", view->row.hash}, {"results", HitsJson(*hits)}});
-  }));
+  r.Add("GET", "/api/v1/traces/{hash}/similar",
+        Guard(tok, Role::kViewer, [&svc](const Request& req, const Principal&) {
+          auto k = IntParam(req, "k", 10, 1, 100);
+          if (!k.ok()) return http::Error(k.status());
+          auto view = svc.Get(req.params.at("hash"));
+          if (!view.ok()) return http::Error(view.status());
+          auto hits = svc.Similar(view->row.hash, *k);
+          if (!hits.ok()) return http::Error(hits.status());
+          return http::Json(200, {{"query", view->row.hash}, {"results", HitsJson(*hits)}});
+        }));
 
-  r.Add("POST", "/api/v1/traces/flags", Guard(tok, Role::kResponder, [&svc](const Request& req, const Principal& p) {
-    auto body = http::ParseJsonObject(req.body);
-    if (!body.ok()) return http::Error(body.status());
-    traces::FlagRequest fr;
-    auto flag = StringField(*body, "flag", true);
-    auto reason = StringField(*body, "reason", true);
-    auto agent = StringField(*body, "agent", false);
-    auto version = StringField(*body, "version", false);
-    auto from = StringField(*body, "from", false);
-    auto to = StringField(*body, "to", false);
-    auto incident = StringField(*body, "incident", false);
-    for (const auto* f : {&flag, &reason, &agent, &version, &from, &to, &incident}) {
-      if (!f->ok()) return http::Error(f->status());
-    }
-    fr.flag = *flag;
-    fr.reason = *reason;
-    fr.agent = *agent;
-    fr.version = *version;
-    for (auto [text, out, name] : {std::tuple{&*from, &fr.from, "from"}, std::tuple{&*to, &fr.to, "to"}}) {
-      if (text->empty()) continue;
-      auto t = ParseTime(*text);
-      if (!t) return http::Error(InvalidArgument(std::string("'") + name + "' must be an RFC 3339 time"));
-      *out = *t;
-    }
-    if (!incident->empty()) {
-      auto id = ParseIncidentId(*incident);
-      if (!id) return http::Error(InvalidArgument("'incident' must look like INC-42"));
-      fr.incident_id = *id;
-    }
-    if (auto it = body->find("hashes"); it != body->end() && !it->is_null()) {
-      if (!it->is_array()) return http::Error(InvalidArgument("'hashes' must be an array of strings"));
-      for (const auto& h : *it) {
-        if (!h.is_string()) return http::Error(InvalidArgument("'hashes' must be an array of strings"));
-        fr.hashes.push_back(h.get<std::string>());
-      }
-    }
-    auto result = svc.Flag(p.name, fr);
-    if (!result.ok()) return http::Error(result.status());
-    Json out = {{"flag", fr.flag}, {"flagged", result->flagged}, {"hashes", result->hashes}};
-    if (fr.incident_id) out["incident"] = IncidentName(*fr.incident_id);
-    return http::Json(200, out);
-  }));
+  r.Add("POST", "/api/v1/traces/flags",
+        Guard(tok, Role::kResponder, [&svc](const Request& req, const Principal& p) {
+          auto body = http::ParseJsonObject(req.body);
+          if (!body.ok()) return http::Error(body.status());
+          traces::FlagRequest fr;
+          auto flag = StringField(*body, "flag", true);
+          auto reason = StringField(*body, "reason", true);
+          auto agent = StringField(*body, "agent", false);
+          auto version = StringField(*body, "version", false);
+          auto from = StringField(*body, "from", false);
+          auto to = StringField(*body, "to", false);
+          auto incident = StringField(*body, "incident", false);
+          for (const auto* f : {&flag, &reason, &agent, &version, &from, &to, &incident}) {
+            if (!f->ok()) return http::Error(f->status());
+          }
+          fr.flag = *flag;
+          fr.reason = *reason;
+          fr.agent = *agent;
+          fr.version = *version;
+          for (auto [text, out, name] :
+               {std::tuple{&*from, &fr.from, "from"}, std::tuple{&*to, &fr.to, "to"}}) {
+            if (text->empty()) continue;
+            auto t = ParseTime(*text);
+            if (!t)
+              return http::Error(
+                  InvalidArgument(std::string("'") + name + "' must be an RFC 3339 time"));
+            *out = *t;
+          }
+          if (!incident->empty()) {
+            auto id = ParseIncidentId(*incident);
+            if (!id) return http::Error(InvalidArgument("'incident' must look like INC-42"));
+            fr.incident_id = *id;
+          }
+          if (auto it = body->find("hashes"); it != body->end() && !it->is_null()) {
+            if (!it->is_array())
+              return http::Error(InvalidArgument("'hashes' must be an array of strings"));
+            for (const auto& h : *it) {
+              if (!h.is_string())
+                return http::Error(InvalidArgument("'hashes' must be an array of strings"));
+              fr.hashes.push_back(h.get<std::string>());
+            }
+          }
+          auto result = svc.Flag(p.name, fr);
+          if (!result.ok()) return http::Error(result.status());
+          Json out = {{"flag", fr.flag}, {"flagged", result->flagged}, {"hashes", result->hashes}};
+          if (fr.incident_id) out["incident"] = IncidentName(*fr.incident_id);
+          return http::Json(200, out);
+        }));
 
-  r.Add("POST", "/api/v1/admin/erasure", Guard(tok, Role::kAdmin, [&svc](const Request& req, const Principal& p) {
-    auto body = http::ParseJsonObject(req.body);
-    if (!body.ok()) return http::Error(body.status());
-    auto user = StringField(*body, "user_id", true);
-    if (!user.ok()) return http::Error(user.status());
-    auto reason = StringField(*body, "reason", true);
-    if (!reason.ok()) return http::Error(reason.status());
-    auto erased = svc.EraseUser(p.name, *user, *reason);
-    if (!erased.ok()) return http::Error(erased.status());
-    return http::Json(200, {{"traces_erased", *erased}});
-  }));
+  r.Add("POST", "/api/v1/admin/erasure",
+        Guard(tok, Role::kAdmin, [&svc](const Request& req, const Principal& p) {
+          auto body = http::ParseJsonObject(req.body);
+          if (!body.ok()) return http::Error(body.status());
+          auto user = StringField(*body, "user_id", true);
+          if (!user.ok()) return http::Error(user.status());
+          auto reason = StringField(*body, "reason", true);
+          if (!reason.ok()) return http::Error(reason.status());
+          auto erased = svc.EraseUser(p.name, *user, *reason);
+          if (!erased.ok()) return http::Error(erased.status());
+          return http::Json(200, {{"traces_erased", *erased}});
+        }));
 }
 
 }  // namespace firebreak::api

@@ -66,7 +66,8 @@ void PrintTrace(const Json& t) {
   int n = 0;
   for (const auto& c : tools) {
     std::string id = Str(c, "call_id");
-    std::cout << "  " << ++n << ". " << Str(c, "name") << (id.empty() || id == "-" ? "" : "  (" + id + ")") << "\n";
+    std::cout << "  " << ++n << ". " << Str(c, "name")
+              << (id.empty() || id == "-" ? "" : "  (" + id + ")") << "\n";
     std::cout << "     arguments: " << Str(c, "arguments") << "\n";
     std::cout << "     result:    " << Str(c, "result") << "\n";
     std::string error = Str(c, "error");
@@ -83,25 +84,33 @@ void PrintTrace(const Json& t) {
   const Json& errors = t.contains("errors") ? t["errors"] : Json::array();
   if (!errors.empty()) {
     std::cout << "\nErrors (" << errors.size() << ")\n";
-    for (const auto& e : errors) std::cout << "  - " << (e.is_string() ? e.get<std::string>() : e.dump()) << "\n";
+    for (const auto& e : errors)
+      std::cout << "  - " << (e.is_string() ? e.get<std::string>() : e.dump()) << "\n";
   }
 }
 
 void PrintRows(const Json& rows, bool with_score) {
-  std::vector<std::string> header = {"HASH", "STARTED", "AGENT", "VERSION", "USER", "FLAG", "TOOLS", "INPUT"};
+  std::vector<std::string> header = {"HASH", "STARTED", "AGENT", "VERSION",
+                                     "USER", "FLAG",    "TOOLS", "INPUT"};
   if (with_score) header.insert(header.begin() + 1, "SCORE");
   Table table(header);
   for (const auto& r : rows) {
     std::string tools;
-    for (const auto& t : r.value("tools", Json::array())) tools += (tools.empty() ? "" : ",") + t.get<std::string>();
+    for (const auto& t : r.value("tools", Json::array()))
+      tools += (tools.empty() ? "" : ",") + t.get<std::string>();
     std::string input = Str(r, "input");
     if (input.size() > 60) input = input.substr(0, 57) + "...";
     for (char& c : input) {
       if (c == '\n' || c == '\t') c = ' ';
     }
-    std::vector<std::string> row = {Str(r, "hash").substr(0, 12), Short(Str(r, "started_at")), Str(r, "agent"),
-                                    Str(r, "version"), Str(r, "user_id"), Str(r, "flag"),
-                                    tools.empty() ? "-" : tools, input};
+    std::vector<std::string> row = {Str(r, "hash").substr(0, 12),
+                                    Short(Str(r, "started_at")),
+                                    Str(r, "agent"),
+                                    Str(r, "version"),
+                                    Str(r, "user_id"),
+                                    Str(r, "flag"),
+                                    tools.empty() ? "-" : tools,
+                                    input};
     if (with_score) {
       char buf[16];
       std::snprintf(buf, sizeof(buf), "%.3f", r.value("score", 0.0));
@@ -134,7 +143,8 @@ int Ingest(Context& ctx, const std::string& file) {
       otlp = false;
       res = ctx.CallRaw("POST", "/api/v1/traces", "application/json", body);
     } else {
-      std::cerr << "error: " << file << " is neither OTLP JSON (resourceSpans) nor a native batch (traces)\n";
+      std::cerr << "error: " << file
+                << " is neither OTLP JSON (resourceSpans) nor a native batch (traces)\n";
       return 1;
     }
   } else {
@@ -148,7 +158,8 @@ int Ingest(Context& ctx, const std::string& file) {
   }
   if (res->is_object() && res->contains("partialSuccess")) {
     const Json& p = (*res)["partialSuccess"];
-    std::cout << "ingested; rejected " << Str(p, "rejectedSpans") << " span(s): " << Str(p, "errorMessage") << "\n";
+    std::cout << "ingested; rejected " << Str(p, "rejectedSpans")
+              << " span(s): " << Str(p, "errorMessage") << "\n";
   } else {
     std::cout << "ingested\n";
   }
@@ -162,7 +173,8 @@ void AddTraceCommands(CLI::App& app, Context& ctx, Action& action) {
   auto* trace = app.add_subcommand("trace", "ingest, find and read agent traces");
   trace->require_subcommand(1);
 
-  auto* ingest = trace->add_subcommand("ingest", "send a file: OTLP JSON or protobuf, or a native JSON batch");
+  auto* ingest =
+      trace->add_subcommand("ingest", "send a file: OTLP JSON or protobuf, or a native JSON batch");
   ingest->add_option("file", o->file, "the file")->required();
   ingest->callback([&ctx, &action, o] { action = [&ctx, o] { return Ingest(ctx, o->file); }; });
 
@@ -182,9 +194,16 @@ void AddTraceCommands(CLI::App& app, Context& ctx, Action& action) {
   list->callback([&ctx, &action, o] {
     action = [&ctx, o] {
       std::string path = "/api/v1/traces?limit=" + std::to_string(o->limit);
-      for (auto [key, value] : {std::pair{"agent", &o->agent}, {"version", &o->version}, {"user", &o->user},
-                                {"session", &o->session}, {"category", &o->category}, {"flag", &o->flag},
-                                {"tool", &o->tool}, {"q", &o->q}, {"from", &o->from}, {"to", &o->to},
+      for (auto [key, value] : {std::pair{"agent", &o->agent},
+                                {"version", &o->version},
+                                {"user", &o->user},
+                                {"session", &o->session},
+                                {"category", &o->category},
+                                {"flag", &o->flag},
+                                {"tool", &o->tool},
+                                {"q", &o->q},
+                                {"from", &o->from},
+                                {"to", &o->to},
                                 {"cursor", &o->cursor}}) {
         if (!value->empty()) path += std::string("&") + key + "=" + Escape(*value);
       }
@@ -192,12 +211,14 @@ void AddTraceCommands(CLI::App& app, Context& ctx, Action& action) {
       if (!res) return 1;
       if (ctx.json) return ctx.PrintJson(*res);
       PrintRows((*res)["traces"], false);
-      if (res->contains("next_cursor")) std::cout << "more: --cursor " << Str(*res, "next_cursor") << "\n";
+      if (res->contains("next_cursor"))
+        std::cout << "more: --cursor " << Str(*res, "next_cursor") << "\n";
       return 0;
     };
   });
 
-  auto* show = trace->add_subcommand("show", "a trace's five parts (input, retrieved, tools, state, response)");
+  auto* show = trace->add_subcommand(
+      "show", "a trace's five parts (input, retrieved, tools, state, response)");
   show->add_option("hash", o->hash, "hash or unique prefix (>= 8 hex)")->required();
   show->add_flag("--raw", o->raw, "also print the raw spans");
   show->callback([&ctx, &action, o] {
@@ -213,7 +234,8 @@ void AddTraceCommands(CLI::App& app, Context& ctx, Action& action) {
     };
   });
 
-  auto* similar = trace->add_subcommand("similar", "the stored traces most similar to a trace (or --text)");
+  auto* similar =
+      trace->add_subcommand("similar", "the stored traces most similar to a trace (or --text)");
   similar->add_option("hash", o->hash, "hash or unique prefix");
   similar->add_option("--text", o->text, "compare with this text instead of a trace");
   similar->add_option("-k", o->k, "how many")->check(CLI::Range(1, 100));
@@ -223,9 +245,10 @@ void AddTraceCommands(CLI::App& app, Context& ctx, Action& action) {
         std::cerr << "error: give a trace hash or --text, not both\n";
         return 1;
       }
-      std::string path = o->text.empty()
-                             ? "/api/v1/traces/" + Escape(o->hash) + "/similar?k=" + std::to_string(o->k)
-                             : "/api/v1/traces/similar?k=" + std::to_string(o->k) + "&q=" + Escape(o->text);
+      std::string path =
+          o->text.empty()
+              ? "/api/v1/traces/" + Escape(o->hash) + "/similar?k=" + std::to_string(o->k)
+              : "/api/v1/traces/similar?k=" + std::to_string(o->k) + "&q=" + Escape(o->text);
       auto res = ctx.Call("GET", path);
       if (!res) return 1;
       if (ctx.json) return ctx.PrintJson(*res);
@@ -247,8 +270,11 @@ void AddTraceCommands(CLI::App& app, Context& ctx, Action& action) {
     action = [&ctx, o] {
       Json body = {{"flag", o->flag}, {"reason", o->reason}};
       if (!o->hashes.empty()) body["hashes"] = o->hashes;
-      for (auto [key, value] : {std::pair{"agent", &o->agent}, {"version", &o->version}, {"from", &o->from},
-                                {"to", &o->to}, {"incident", &o->incident}}) {
+      for (auto [key, value] : {std::pair{"agent", &o->agent},
+                                {"version", &o->version},
+                                {"from", &o->from},
+                                {"to", &o->to},
+                                {"incident", &o->incident}}) {
         if (!value->empty()) body[key] = *value;
       }
       auto res = ctx.Call("POST", "/api/v1/traces/flags", body);
@@ -259,12 +285,14 @@ void AddTraceCommands(CLI::App& app, Context& ctx, Action& action) {
     };
   });
 
-  auto* erase = trace->add_subcommand("erase-user", "delete every trace of one user (privacy request; admin, audited)");
+  auto* erase = trace->add_subcommand(
+      "erase-user", "delete every trace of one user (privacy request; admin, audited)");
   erase->add_option("user", o->user, "the user id")->required();
   erase->add_option("--reason", o->reason, "the request's reference")->required();
   erase->callback([&ctx, &action, o] {
     action = [&ctx, o] {
-      auto res = ctx.Call("POST", "/api/v1/admin/erasure", Json{{"user_id", o->user}, {"reason", o->reason}});
+      auto res = ctx.Call("POST", "/api/v1/admin/erasure",
+                          Json{{"user_id", o->user}, {"reason", o->reason}});
       if (!res) return 1;
       if (ctx.json) return ctx.PrintJson(*res);
       std::cout << "erased " << Str(*res, "traces_erased") << " trace(s) of that user\n";

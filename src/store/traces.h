@@ -16,9 +16,9 @@ namespace firebreak {
 // One assembled trace. `doc_json` holds the five content parts and the metadata as the API
 // shows them; the other columns are copies kept for filtering.
 struct TraceRow {
-  int64_t id = 0;         // store row id, also the full-text and LSH key
-  std::string trace_id;   // OTLP trace id (32 hex) or the id given to a native trace
-  std::string hash;       // SHA-256 of the canonical form (docs/traces.md)
+  int64_t id = 0;        // store row id, also the full-text and LSH key
+  std::string trace_id;  // OTLP trace id (32 hex) or the id given to a native trace
+  std::string hash;      // SHA-256 of the canonical form (docs/traces.md)
   std::string agent;
   std::string version;
   std::string user_id;
@@ -28,9 +28,9 @@ struct TraceRow {
   TimeMs ended_at = 0;
   int64_t span_count = 0;
   int64_t error_count = 0;
-  std::string flag;        // "", "toxic", "suspect" or "clean" (the latest flag)
+  std::string flag;  // "", "toxic", "suspect" or "clean" (the latest flag)
   std::string doc_json = "{}";
-  std::string signature;   // MinHash signature, hex
+  std::string signature;  // MinHash signature, hex
   TimeMs ingested_at = 0;
   TimeMs updated_at = 0;
 };
@@ -55,8 +55,8 @@ struct SpanRow {
 
 struct TraceFilter {
   std::string agent, version, user_id, session_id, category, flag, tool;
-  std::string text;                   // FTS5 query; empty: any
-  std::optional<TimeMs> from, to;     // on started_at, [from, to)
+  std::string text;                // FTS5 query; empty: any
+  std::optional<TimeMs> from, to;  // on started_at, [from, to)
   // Cursor: only traces strictly older than (before_started_at, before_id) in list order.
   std::optional<TimeMs> before_started_at;
   int64_t before_id = 0;
@@ -96,7 +96,8 @@ class TraceRepo {
   virtual StatusOr<TraceRow> Get(int64_t id) = 0;
   virtual StatusOr<std::optional<TraceRow>> GetByTraceId(const std::string& trace_id) = 0;
   // Returns up to `limit` distinct hashes starting with `prefix`.
-  virtual StatusOr<std::vector<std::string>> HashesWithPrefix(const std::string& prefix, int limit) = 0;
+  virtual StatusOr<std::vector<std::string>> HashesWithPrefix(const std::string& prefix,
+                                                              int limit) = 0;
   // Returns the newest trace with this exact hash, and how many traces carry it.
   virtual StatusOr<std::pair<TraceRow, int64_t>> GetByHash(const std::string& hash) = 0;
 
@@ -106,7 +107,8 @@ class TraceRepo {
   // Returns traces matching f, newest first (started_at, then id).
   virtual StatusOr<std::vector<TraceRow>> List(const TraceFilter& f) = 0;
   // Returns the row ids of the traces in a window (empty strings match any).
-  virtual StatusOr<std::vector<int64_t>> Window(const std::string& agent, const std::string& version,
+  virtual StatusOr<std::vector<int64_t>> Window(const std::string& agent,
+                                                const std::string& version,
                                                 std::optional<TimeMs> from,
                                                 std::optional<TimeMs> to) = 0;
 

@@ -22,7 +22,8 @@ Json CanonicalValue(const std::string& text) {
 
 std::string CanonicalForm(const TraceContent& t) {
   Json retrieved = Json::array();
-  for (const auto& r : t.retrieved) retrieved.push_back({{"content", r.content}, {"source", r.source}});
+  for (const auto& r : t.retrieved)
+    retrieved.push_back({{"content", r.content}, {"source", r.source}});
   Json tools = Json::array();
   for (const auto& c : t.tool_calls) {
     tools.push_back({{"arguments", CanonicalValue(c.arguments)},
@@ -32,14 +33,9 @@ std::string CanonicalForm(const TraceContent& t) {
   }
   Json state = Json::array();
   for (const auto& s : t.state) state.push_back(s);
-  Json form = {{"v", kCanonicalVersion},
-               {"agent", t.agent},
-               {"version", t.version},
-               {"input", t.input},
-               {"retrieved", retrieved},
-               {"tool_calls", tools},
-               {"state", state},
-               {"output", t.output}};
+  Json form = {{"v", kCanonicalVersion}, {"agent", t.agent},       {"version", t.version},
+               {"input", t.input},       {"retrieved", retrieved}, {"tool_calls", tools},
+               {"state", state},         {"output", t.output}};
   return form.dump(-1, ' ', /*ensure_ascii=*/true, Json::error_handler_t::replace);
 }
 

@@ -86,7 +86,8 @@ std::string LastMessage(const Json& messages, const std::string& role) {
 }
 
 // Collects indexed attributes `prefix.N.rest...` into {N: {rest: value}}.
-std::map<int, std::map<std::string, std::string>> Indexed(const Json& attrs, const std::string& prefix) {
+std::map<int, std::map<std::string, std::string>> Indexed(const Json& attrs,
+                                                          const std::string& prefix) {
   std::map<int, std::map<std::string, std::string>> out;
   for (auto it = attrs.begin(); it != attrs.end(); ++it) {
     const std::string& key = it.key();
@@ -164,8 +165,8 @@ std::string OutputText(const std::string& raw) {
   return raw;
 }
 
-std::string EventText(const Json& events, const std::string& name, std::initializer_list<const char*> keys,
-                      bool last) {
+std::string EventText(const Json& events, const std::string& name,
+                      std::initializer_list<const char*> keys, bool last) {
   std::string found;
   for (const auto& e : events) {
     if (e.value("name", "") != name) continue;
@@ -202,13 +203,13 @@ SpanRole RoleOf(const SpanData& s) {
   }
   if (op == "chat" || op == "text_completion" || op == "generate_content" || oi == "llm" ||
       a.contains("llm.request.type") ||
-      (s.name.rfind("ai.", 0) == 0 &&
-       (s.name.find(".doGenerate") != std::string::npos || s.name.find(".doStream") != std::string::npos))) {
+      (s.name.rfind("ai.", 0) == 0 && (s.name.find(".doGenerate") != std::string::npos ||
+                                       s.name.find(".doStream") != std::string::npos))) {
     return SpanRole::kLlm;
   }
   if (op == "invoke_agent" || op == "create_agent" || oi == "agent" || oi == "chain" ||
-      tl == "agent" || tl == "workflow" || s.name == "ai.generateText" || s.name == "ai.streamText" ||
-      s.name == "ai.generateObject") {
+      tl == "agent" || tl == "workflow" || s.name == "ai.generateText" ||
+      s.name == "ai.streamText" || s.name == "ai.generateObject") {
     return SpanRole::kAgent;
   }
   // Deprecated GenAI spans carry only gen_ai.system and prompts.
@@ -225,11 +226,12 @@ std::string InputOf(const SpanData& s) {
     std::string m = LastMessage(ParseMaybe(v), "user");
     if (!m.empty()) return m;
   }
-  if (std::string m = LastIndexed(Indexed(a, "gen_ai.prompt"), "role", "content", "user"); !m.empty()) {
+  if (std::string m = LastIndexed(Indexed(a, "gen_ai.prompt"), "role", "content", "user");
+      !m.empty()) {
     return m;
   }
-  if (std::string m = LastIndexed(Indexed(a, "llm.input_messages"), "message.role",
-                                  "message.content", "user");
+  if (std::string m =
+          LastIndexed(Indexed(a, "llm.input_messages"), "message.role", "message.content", "user");
       !m.empty()) {
     return m;
   }
@@ -251,11 +253,12 @@ std::string OutputOf(const SpanData& s) {
     if (!m.empty()) return m;
     return OutputText(v);
   }
-  if (std::string m = LastIndexed(Indexed(a, "gen_ai.completion"), "role", "content", ""); !m.empty()) {
+  if (std::string m = LastIndexed(Indexed(a, "gen_ai.completion"), "role", "content", "");
+      !m.empty()) {
     return m;
   }
-  if (std::string m = LastIndexed(Indexed(a, "llm.output_messages"), "message.role",
-                                  "message.content", "");
+  if (std::string m =
+          LastIndexed(Indexed(a, "llm.output_messages"), "message.role", "message.content", "");
       !m.empty()) {
     return m;
   }
@@ -269,12 +272,14 @@ std::string OutputOf(const SpanData& s) {
 ToolCall ToolOf(const SpanData& s) {
   const Json& a = s.attributes;
   ToolCall t;
-  t.name = FirstAttr(a, {"gen_ai.tool.name", "tool.name", "ai.toolCall.name", "traceloop.entity.name"});
+  t.name =
+      FirstAttr(a, {"gen_ai.tool.name", "tool.name", "ai.toolCall.name", "traceloop.entity.name"});
   if (t.name.empty()) t.name = s.name;
-  t.call_id = FirstAttr(a, {"gen_ai.tool.call.id", "tool_call.id", "tool.call_id", "ai.toolCall.id"});
-  t.arguments = FirstAttr(a, {"gen_ai.tool.call.arguments", "tool.parameters", "tool.arguments",
-                              "ai.toolCall.args", "ai.toolCall.input", "input.value",
-                              "traceloop.entity.input"});
+  t.call_id =
+      FirstAttr(a, {"gen_ai.tool.call.id", "tool_call.id", "tool.call_id", "ai.toolCall.id"});
+  t.arguments = FirstAttr(
+      a, {"gen_ai.tool.call.arguments", "tool.parameters", "tool.arguments", "ai.toolCall.args",
+          "ai.toolCall.input", "input.value", "traceloop.entity.input"});
   t.result = FirstAttr(a, {"gen_ai.tool.call.result", "tool.result", "ai.toolCall.result",
                            "ai.toolCall.output", "output.value", "traceloop.entity.output"});
   if (s.status_code == kSpanStatusError) {
@@ -346,20 +351,22 @@ SpanFacts ReadSpan(const SpanData& s) {
   f.agent = !service.empty() ? service : FirstAttr(a, {"gen_ai.agent.name", "agent.name"});
   f.version = FirstAttr(s.resource, {"service.version"});
   if (f.version.empty()) f.version = FirstAttr(a, {"gen_ai.agent.version", "service.version"});
-  f.user_id = FirstAttr(a, {"user.id", "enduser.id", "gen_ai.user.id", "ai.telemetry.metadata.userId",
-                            "ai.telemetry.metadata.user_id", "traceloop.association.properties.user_id",
-                            "traceloop.association.properties.userId", "langfuse.user.id"});
+  f.user_id =
+      FirstAttr(a, {"user.id", "enduser.id", "gen_ai.user.id", "ai.telemetry.metadata.userId",
+                    "ai.telemetry.metadata.user_id", "traceloop.association.properties.user_id",
+                    "traceloop.association.properties.userId", "langfuse.user.id"});
   if (f.user_id.empty()) f.user_id = FirstAttr(s.resource, {"user.id", "enduser.id"});
-  f.session_id = FirstAttr(a, {"session.id", "gen_ai.conversation.id", "ai.telemetry.metadata.sessionId",
-                               "ai.telemetry.metadata.session_id",
-                               "traceloop.association.properties.session_id",
-                               "traceloop.association.properties.sessionId", "langfuse.session.id"});
-  f.category = FirstAttr(a, {"firebreak.input.category", "input.category", "gen_ai.input.category",
-                             "ai.telemetry.metadata.category", "ai.telemetry.metadata.inputCategory",
-                             "traceloop.association.properties.category", "metadata.category"});
-  f.input_tokens = IntAttr(a, {"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
-                               "llm.token_count.prompt", "ai.usage.promptTokens",
-                               "ai.usage.inputTokens", "llm.usage.prompt_tokens"});
+  f.session_id = FirstAttr(
+      a, {"session.id", "gen_ai.conversation.id", "ai.telemetry.metadata.sessionId",
+          "ai.telemetry.metadata.session_id", "traceloop.association.properties.session_id",
+          "traceloop.association.properties.sessionId", "langfuse.session.id"});
+  f.category =
+      FirstAttr(a, {"firebreak.input.category", "input.category", "gen_ai.input.category",
+                    "ai.telemetry.metadata.category", "ai.telemetry.metadata.inputCategory",
+                    "traceloop.association.properties.category", "metadata.category"});
+  f.input_tokens = IntAttr(
+      a, {"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt",
+          "ai.usage.promptTokens", "ai.usage.inputTokens", "llm.usage.prompt_tokens"});
   f.output_tokens = IntAttr(a, {"gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
                                 "llm.token_count.completion", "ai.usage.completionTokens",
                                 "ai.usage.outputTokens", "llm.usage.completion_tokens"});

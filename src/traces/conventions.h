@@ -21,10 +21,10 @@ enum class SpanRole { kOther, kAgent, kLlm, kTool, kRetrieval };
 
 struct SpanFacts {
   SpanRole role = SpanRole::kOther;
-  std::string input;    // the user's input as this span saw it (last user message)
-  std::string output;   // the text this span produced
-  std::optional<ToolCall> tool;         // for kTool
-  std::vector<RetrievedItem> retrieved; // for kRetrieval
+  std::string input;                     // the user's input as this span saw it (last user message)
+  std::string output;                    // the text this span produced
+  std::optional<ToolCall> tool;          // for kTool
+  std::vector<RetrievedItem> retrieved;  // for kRetrieval
   std::string agent, version, user_id, session_id, category;
   int64_t input_tokens = 0, output_tokens = 0;
   std::vector<std::string> errors;

@@ -63,7 +63,8 @@ Json ProtoValue(const otlp::AnyValue& v);
 // Adds key -> value to `out`; a key-value list becomes dotted keys (a.b.c).
 void PutProto(Json& out, const std::string& key, const otlp::AnyValue& v) {
   if (v.value_case() == otlp::AnyValue::kKvlistValue) {
-    for (const auto& kv : v.kvlist_value().values()) PutProto(out, key + "." + kv.key(), kv.value());
+    for (const auto& kv : v.kvlist_value().values())
+      PutProto(out, key + "." + kv.key(), kv.value());
     return;
   }
   out[key] = ProtoValue(v);
@@ -71,11 +72,16 @@ void PutProto(Json& out, const std::string& key, const otlp::AnyValue& v) {
 
 Json ProtoValue(const otlp::AnyValue& v) {
   switch (v.value_case()) {
-    case otlp::AnyValue::kStringValue: return v.string_value();
-    case otlp::AnyValue::kBoolValue: return v.bool_value();
-    case otlp::AnyValue::kIntValue: return v.int_value();
-    case otlp::AnyValue::kDoubleValue: return v.double_value();
-    case otlp::AnyValue::kBytesValue: return Base64(v.bytes_value());
+    case otlp::AnyValue::kStringValue:
+      return v.string_value();
+    case otlp::AnyValue::kBoolValue:
+      return v.bool_value();
+    case otlp::AnyValue::kIntValue:
+      return v.int_value();
+    case otlp::AnyValue::kDoubleValue:
+      return v.double_value();
+    case otlp::AnyValue::kBytesValue:
+      return Base64(v.bytes_value());
     case otlp::AnyValue::kArrayValue: {
       Json a = Json::array();
       for (const auto& e : v.array_value().values()) a.push_back(ProtoValue(e));
@@ -86,7 +92,8 @@ Json ProtoValue(const otlp::AnyValue& v) {
       for (const auto& kv : v.kvlist_value().values()) PutProto(o, kv.key(), kv.value());
       return o;
     }
-    default: return nullptr;
+    default:
+      return nullptr;
   }
 }
 
@@ -111,7 +118,8 @@ StatusOr<OtlpBatch> DecodeProtobuf(const std::string& body) {
   for (const auto& rs : req.resource_spans()) {
     Json resource = ProtoAttrs(rs.resource().attributes());
     services.insert(resource.contains("service.name") && resource["service.name"].is_string()
-                        ? resource["service.name"].get<std::string>() : std::string());
+                        ? resource["service.name"].get<std::string>()
+                        : std::string());
     for (const auto& ss : rs.scope_spans()) {
       for (const auto& sp : ss.spans()) {
         if (sp.trace_id().size() != 16 || !IsHexId(Hex(sp.trace_id()), 32)) {
@@ -171,7 +179,8 @@ StatusOr<uint64_t> U64Field(const Json& j, const char* camel, const char* snake)
   const Json* f = Field(j, camel, snake);
   if (f == nullptr) return uint64_t{0};
   if (f->is_number_unsigned()) return f->get<uint64_t>();
-  if (f->is_number_integer() && f->get<int64_t>() >= 0) return static_cast<uint64_t>(f->get<int64_t>());
+  if (f->is_number_integer() && f->get<int64_t>() >= 0)
+    return static_cast<uint64_t>(f->get<int64_t>());
   if (f->is_string()) {
     const std::string& s = f->get_ref<const std::string&>();
     if (!s.empty() && s.size() <= 20 && std::all_of(s.begin(), s.end(), ::isdigit)) {
@@ -181,7 +190,8 @@ StatusOr<uint64_t> U64Field(const Json& j, const char* camel, const char* snake)
       }
     }
   }
-  return InvalidArgument(std::string("'") + camel + "' must be an unsigned integer (or its decimal string)");
+  return InvalidArgument(std::string("'") + camel +
+                         "' must be an unsigned integer (or its decimal string)");
 }
 
 StatusOr<Json> JsonValue(const Json& v);
@@ -211,7 +221,8 @@ StatusOr<Json> JsonValue(const Json& v) {
     if (!f->is_string()) return InvalidArgument("stringValue must be a string");
     return *f;
   }
-  if (const Json* f = Field(v, "boolValue", "bool_value")) return Json(f->is_boolean() && f->get<bool>());
+  if (const Json* f = Field(v, "boolValue", "bool_value"))
+    return Json(f->is_boolean() && f->get<bool>());
   if (const Json* f = Field(v, "intValue", "int_value")) {
     if (f->is_number_integer()) return *f;
     if (f->is_string()) {
@@ -259,7 +270,8 @@ StatusOr<Json> JsonAttrs(const Json* attrs) {
     if (!kv.is_object() || !kv.contains("key") || !kv["key"].is_string()) {
       return InvalidArgument("every attribute needs a string 'key'");
     }
-    FB_RETURN_IF_ERROR(PutJson(o, kv["key"].get<std::string>(), kv.contains("value") ? kv["value"] : Json()));
+    FB_RETURN_IF_ERROR(
+        PutJson(o, kv["key"].get<std::string>(), kv.contains("value") ? kv["value"] : Json()));
   }
   return o;
 }
@@ -280,7 +292,8 @@ int EnumField(const Json& j, const char* camel, const char* snake,
 StatusOr<OtlpBatch> DecodeJson(const std::string& body) {
   Json req = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (req.is_discarded()) return InvalidArgument("the body is not valid JSON");
-  if (!req.is_object()) return InvalidArgument("the body must be an ExportTraceServiceRequest object");
+  if (!req.is_object())
+    return InvalidArgument("the body must be an ExportTraceServiceRequest object");
   OtlpBatch batch;
   std::set<std::string> services;
   const Json* rss = Field(req, "resourceSpans", "resource_spans");
@@ -288,9 +301,11 @@ StatusOr<OtlpBatch> DecodeJson(const std::string& body) {
   if (!rss->is_array()) return InvalidArgument("'resourceSpans' must be an array");
   for (const auto& rs : *rss) {
     const Json* res = Field(rs, "resource", "resource");
-    FB_ASSIGN_OR_RETURN(Json resource, JsonAttrs(res ? Field(*res, "attributes", "attributes") : nullptr));
+    FB_ASSIGN_OR_RETURN(Json resource,
+                        JsonAttrs(res ? Field(*res, "attributes", "attributes") : nullptr));
     services.insert(resource.contains("service.name") && resource["service.name"].is_string()
-                        ? resource["service.name"].get<std::string>() : std::string());
+                        ? resource["service.name"].get<std::string>()
+                        : std::string());
     const Json* sss = Field(rs, "scopeSpans", "scope_spans");
     if (sss == nullptr) continue;
     if (!sss->is_array()) return InvalidArgument("'scopeSpans' must be an array");
@@ -320,8 +335,11 @@ StatusOr<OtlpBatch> DecodeJson(const std::string& body) {
         }
         if (!IsHexId(s.parent_span_id, 16)) s.parent_span_id.clear();
         s.kind = EnumField(sp, "kind", "kind",
-                           {{"SPAN_KIND_INTERNAL", 1}, {"SPAN_KIND_SERVER", 2}, {"SPAN_KIND_CLIENT", 3},
-                            {"SPAN_KIND_PRODUCER", 4}, {"SPAN_KIND_CONSUMER", 5}});
+                           {{"SPAN_KIND_INTERNAL", 1},
+                            {"SPAN_KIND_SERVER", 2},
+                            {"SPAN_KIND_CLIENT", 3},
+                            {"SPAN_KIND_PRODUCER", 4},
+                            {"SPAN_KIND_CONSUMER", 5}});
         FB_ASSIGN_OR_RETURN(s.start_ns, U64Field(sp, "startTimeUnixNano", "start_time_unix_nano"));
         FB_ASSIGN_OR_RETURN(s.end_ns, U64Field(sp, "endTimeUnixNano", "end_time_unix_nano"));
         s.end_ns = std::max(s.end_ns, s.start_ns);
@@ -329,8 +347,8 @@ StatusOr<OtlpBatch> DecodeJson(const std::string& body) {
         s.resource = resource;
         s.scope = scope ? StrField(*scope, "name", "name") : "";
         if (const Json* st = Field(sp, "status", "status")) {
-          s.status_code = EnumField(*st, "code", "code",
-                                    {{"STATUS_CODE_OK", 1}, {"STATUS_CODE_ERROR", 2}});
+          s.status_code =
+              EnumField(*st, "code", "code", {{"STATUS_CODE_OK", 1}, {"STATUS_CODE_ERROR", 2}});
           s.status_message = StrField(*st, "message", "message");
         }
         if (const Json* events = Field(sp, "events", "events"); events && events->is_array()) {
@@ -355,7 +373,8 @@ StatusOr<OtlpBatch> DecodeJson(const std::string& body) {
 StatusOr<OtlpEncoding> OtlpEncodingOf(std::string_view content_type) {
   std::string ct = Lower(std::string(content_type.substr(0, content_type.find(';'))));
   while (!ct.empty() && ct.back() == ' ') ct.pop_back();
-  if (ct == "application/x-protobuf" || ct == "application/protobuf") return OtlpEncoding::kProtobuf;
+  if (ct == "application/x-protobuf" || ct == "application/protobuf")
+    return OtlpEncoding::kProtobuf;
   if (ct == "application/json") return OtlpEncoding::kJson;
   return Status(StatusCode::kUnsupportedMediaType,
                 "OTLP/HTTP takes application/x-protobuf or application/json, not '" +
@@ -381,7 +400,8 @@ StatusOr<std::string> Gunzip(const std::string& body, size_t max_bytes) {
     out.append(buf, sizeof(buf) - zs.avail_out);
     if (out.size() > max_bytes) {
       inflateEnd(&zs);
-      return TooLarge("the decompressed body is larger than " + std::to_string(max_bytes) + " bytes");
+      return TooLarge("the decompressed body is larger than " + std::to_string(max_bytes) +
+                      " bytes");
     }
     if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
       inflateEnd(&zs);
@@ -400,7 +420,8 @@ StatusOr<OtlpBatch> DecodeOtlp(const std::string& body, OtlpEncoding encoding) {
   }
 }
 
-std::string EncodeOtlpResponse(OtlpEncoding encoding, int64_t rejected, const std::string& message) {
+std::string EncodeOtlpResponse(OtlpEncoding encoding, int64_t rejected,
+                               const std::string& message) {
   if (encoding == OtlpEncoding::kProtobuf) {
     otlp::ExportTraceServiceResponse res;
     if (rejected > 0 || !message.empty()) {

@@ -20,7 +20,7 @@ enum class OtlpEncoding { kProtobuf, kJson };
 struct OtlpBatch {
   std::vector<SpanData> spans;
   int64_t rejected = 0;
-  std::string rejection_message;  // why the first rejected span was rejected
+  std::string rejection_message;      // why the first rejected span was rejected
   std::vector<std::string> services;  // distinct service.name values of the resources
 };
 

@@ -46,7 +46,8 @@ std::vector<std::string> Words(const std::string& text) {
 std::string SimilarityText(const TraceContent& t) {
   std::string out = t.input;
   for (const auto& r : t.retrieved) out += "\n" + r.content;
-  for (const auto& c : t.tool_calls) out += "\n" + c.name + " " + c.arguments + " " + c.result + " " + c.error;
+  for (const auto& c : t.tool_calls)
+    out += "\n" + c.name + " " + c.arguments + " " + c.result + " " + c.error;
   out += "\n" + t.output;
   return out;
 }

@@ -24,7 +24,7 @@ struct SpanData {
   std::string scope;                                   // instrumentation scope name
   int status_code = 0;                                 // 0 unset, 1 ok, 2 error
   std::string status_message;
-  nlohmann::json events = nlohmann::json::array();     // [{name, time_ns, attributes}]
+  nlohmann::json events = nlohmann::json::array();  // [{name, time_ns, attributes}]
 };
 
 // Status codes of OTLP spans.

@@ -51,11 +51,15 @@ StatusOr<int64_t> Int(const Json& j, const char* key, const std::string& where) 
 
 nlohmann::json ContentToJson(const TraceContent& t) {
   Json retrieved = Json::array();
-  for (const auto& r : t.retrieved) retrieved.push_back({{"source", r.source}, {"content", r.content}});
+  for (const auto& r : t.retrieved)
+    retrieved.push_back({{"source", r.source}, {"content", r.content}});
   Json tools = Json::array();
   for (const auto& c : t.tool_calls) {
-    tools.push_back({{"name", c.name}, {"call_id", c.call_id}, {"arguments", c.arguments},
-                     {"result", c.result}, {"error", c.error}});
+    tools.push_back({{"name", c.name},
+                     {"call_id", c.call_id},
+                     {"arguments", c.arguments},
+                     {"result", c.result},
+                     {"error", c.error}});
   }
   return {{"trace_id", t.trace_id},
           {"agent", t.agent},

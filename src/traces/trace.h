@@ -15,7 +15,7 @@
 namespace firebreak::traces {
 
 struct RetrievedItem {
-  std::string source;   // document id, memory record id, url; may be empty
+  std::string source;  // document id, memory record id, url; may be empty
   std::string content;
 };
 
@@ -24,7 +24,7 @@ struct ToolCall {
   std::string call_id;
   std::string arguments;  // as sent, usually JSON text
   std::string result;
-  std::string error;      // empty when the call succeeded
+  std::string error;  // empty when the call succeeded
 };
 
 struct TraceContent {

@@ -15,13 +15,14 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr int64_t kDayMs = 24LL * 3600 * 1000;
-constexpr int kBucketLimit = 200;   // candidates read per LSH bucket
-constexpr int kTextCandidates = 50; // candidates read from the full-text index
-constexpr int kTextTerms = 12;      // words of the query text sent to the full-text index
+constexpr int kBucketLimit = 200;    // candidates read per LSH bucket
+constexpr int kTextCandidates = 50;  // candidates read from the full-text index
+constexpr int kTextTerms = 12;       // words of the query text sent to the full-text index
 constexpr double kJaccardWeight = 0.85;
 
 bool IsHex(const std::string& s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 std::string Join(const std::vector<std::string>& parts, const std::string& sep) {
@@ -75,8 +76,9 @@ StoredTrace ToStored(const TraceContent& t, TimeMs now) {
 
 Status CheckRetentionDays(int64_t days) {
   if (days < kMinRetentionDays) {
-    return InvalidArgument("retention_days is " + std::to_string(days) + ": traces are kept at least " +
-                           std::to_string(kMinRetentionDays) + " days (the runbook needs them for analysis)");
+    return InvalidArgument("retention_days is " + std::to_string(days) +
+                           ": traces are kept at least " + std::to_string(kMinRetentionDays) +
+                           " days (the runbook needs them for analysis)");
   }
   return Status::Ok();
 }
@@ -88,9 +90,11 @@ StatusOr<IngestResult> TraceService::IngestSpans(const std::vector<SpanData>& sp
     result = IngestResult();
     std::set<std::string> trace_ids;
     for (const auto& span : spans) {
-      SpanRow row{span.trace_id, span.span_id, span.parent_span_id,
-                  static_cast<int64_t>(span.start_ns), SpanToJson(span).dump(-1, ' ', false,
-                                                                              Json::error_handler_t::replace),
+      SpanRow row{span.trace_id,
+                  span.span_id,
+                  span.parent_span_id,
+                  static_cast<int64_t>(span.start_ns),
+                  SpanToJson(span).dump(-1, ' ', false, Json::error_handler_t::replace),
                   now};
       FB_RETURN_IF_ERROR(txn.traces().PutSpan(row));
       trace_ids.insert(span.trace_id);
@@ -128,7 +132,8 @@ StatusOr<std::vector<std::string>> TraceService::IngestNative(const nlohmann::js
   std::vector<TraceContent> traces;
   for (size_t i = 0; i < it->size(); ++i) {
     auto t = ContentFromJson((*it)[i]);
-    if (!t.ok()) return InvalidArgument("traces[" + std::to_string(i) + "]: " + t.status().message());
+    if (!t.ok())
+      return InvalidArgument("traces[" + std::to_string(i) + "]: " + t.status().message());
     if (t->trace_id.empty()) t->trace_id = RandomHex(16);
     if (t->started_at == 0) t->started_at = now;
     if (t->ended_at < t->started_at) t->ended_at = t->started_at;
@@ -148,18 +153,24 @@ StatusOr<std::vector<std::string>> TraceService::IngestNative(const nlohmann::js
 
 StatusOr<TraceView> TraceService::Get(const std::string& raw_name) {
   std::string name = raw_name;
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (name.size() < 8 || name.size() > 64 || !IsHex(name)) {
-    return InvalidArgument("a trace is named by at least 8 hex characters of its hash (got '" + raw_name + "')");
+    return InvalidArgument("a trace is named by at least 8 hex characters of its hash (got '" +
+                           raw_name + "')");
   }
   TraceView view;
   FB_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
     FB_ASSIGN_OR_RETURN(auto hashes, txn.traces().HashesWithPrefix(name, 11));
     if (hashes.size() > 1) {
-      std::string list = Join(std::vector<std::string>(hashes.begin(), hashes.begin() + std::min<size_t>(hashes.size(), 10)), ", ");
-      return Conflict("the prefix '" + name + "' is ambiguous; it matches " +
-                      (hashes.size() > 10 ? "more than 10 traces" : std::to_string(hashes.size()) + " traces") +
-                      ": " + list);
+      std::string list =
+          Join(std::vector<std::string>(hashes.begin(),
+                                        hashes.begin() + std::min<size_t>(hashes.size(), 10)),
+               ", ");
+      return Conflict(
+          "the prefix '" + name + "' is ambiguous; it matches " +
+          (hashes.size() > 10 ? "more than 10 traces" : std::to_string(hashes.size()) + " traces") +
+          ": " + list);
     }
     if (hashes.empty()) {
       FB_ASSIGN_OR_RETURN(auto by_id, txn.traces().GetByTraceId(name));
@@ -273,7 +284,8 @@ StatusOr<FlagResult> TraceService::Flag(const std::string& actor, const FlagRequ
   if (req.hashes.empty() == !window) {
     return InvalidArgument("flag either 'hashes' or a window (agent, version, from, to), not both");
   }
-  if (req.from && req.to && *req.to <= *req.from) return InvalidArgument("'to' must be after 'from'");
+  if (req.from && req.to && *req.to <= *req.from)
+    return InvalidArgument("'to' must be after 'from'");
   // Names are resolved first (prefixes, ambiguity) so a bad name changes nothing.
   std::vector<std::string> hashes;
   for (const auto& name : req.hashes) {
@@ -296,7 +308,8 @@ StatusOr<FlagResult> TraceService::Flag(const std::string& actor, const FlagRequ
     }
     std::set<std::string> flagged_hashes;
     for (int64_t row : rows) {
-      FB_RETURN_IF_ERROR(txn.traces().AddFlag({row, req.flag, req.reason, req.incident_id, actor, now}));
+      FB_RETURN_IF_ERROR(
+          txn.traces().AddFlag({row, req.flag, req.reason, req.incident_id, actor, now}));
       if (window && flagged_hashes.size() < 100) {
         FB_ASSIGN_OR_RETURN(TraceRow t, txn.traces().Get(row));
         flagged_hashes.insert(t.hash);
@@ -310,7 +323,8 @@ StatusOr<FlagResult> TraceService::Flag(const std::string& actor, const FlagRequ
     for (size_t i = 0; i < result.hashes.size() && i < 20; ++i) shown.push_back(result.hashes[i]);
     details["hashes"] = shown;
     if (window) {
-      details["window"] = {{"agent", req.agent}, {"version", req.version},
+      details["window"] = {{"agent", req.agent},
+                           {"version", req.version},
                            {"from", req.from ? Json(FormatTime(*req.from)) : Json()},
                            {"to", req.to ? Json(FormatTime(*req.to)) : Json()}};
     }
@@ -335,10 +349,14 @@ StatusOr<int64_t> TraceService::SweepExpired() {
         FB_ASSIGN_OR_RETURN(orphans, txn.traces().DeleteOrphanSpans(cutoff));
       }
       if (deleted + orphans == 0) return Status::Ok();
-      return log_.Append(txn, {std::nullopt, "system", "traces.expired",
-                               {{"traces", deleted}, {"orphan_spans", orphans},
-                                {"older_than", FormatTime(cutoff)},
-                                {"retention_days", options_.retention_days}}})
+      return log_
+          .Append(txn, {std::nullopt,
+                        "system",
+                        "traces.expired",
+                        {{"traces", deleted},
+                         {"orphan_spans", orphans},
+                         {"older_than", FormatTime(cutoff)},
+                         {"retention_days", options_.retention_days}}})
           .status();
     }));
     total += deleted;
@@ -350,15 +368,20 @@ StatusOr<int64_t> TraceService::SweepExpired() {
 StatusOr<int64_t> TraceService::EraseUser(const std::string& actor, const std::string& user_id,
                                           const std::string& reason) {
   if (user_id.empty()) return InvalidArgument("'user_id' is required");
-  if (reason.empty()) return InvalidArgument("'reason' is required (e.g. the privacy request's reference)");
+  if (reason.empty())
+    return InvalidArgument("'reason' is required (e.g. the privacy request's reference)");
   int64_t count = 0;
   FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     FB_ASSIGN_OR_RETURN(auto ids, txn.traces().ForUser(user_id));
     for (int64_t id : ids) FB_RETURN_IF_ERROR(txn.traces().Delete(id));
     count = static_cast<int64_t>(ids.size());
     // The audit log is append-only, so it records a digest of the user id, never the id.
-    return log_.Append(txn, {std::nullopt, actor, "privacy.erasure",
-                             {{"user_id_sha256", Sha256Hex(user_id)}, {"traces", count}, {"reason", reason}}})
+    return log_
+        .Append(txn,
+                {std::nullopt,
+                 actor,
+                 "privacy.erasure",
+                 {{"user_id_sha256", Sha256Hex(user_id)}, {"traces", count}, {"reason", reason}}})
         .status();
   }));
   return count;

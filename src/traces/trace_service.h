@@ -55,13 +55,13 @@ struct TraceView {
 
 struct SimilarHit {
   TraceRow row;
-  double score = 0;       // 0.85 * jaccard + 0.15 * text, in [0, 1]
-  double jaccard = 0;     // MinHash estimate of the shingle Jaccard similarity
-  double text = 0;        // bm25 relative to the best full-text match, in [0, 1]
+  double score = 0;    // 0.85 * jaccard + 0.15 * text, in [0, 1]
+  double jaccard = 0;  // MinHash estimate of the shingle Jaccard similarity
+  double text = 0;     // bm25 relative to the best full-text match, in [0, 1]
 };
 
 struct FlagRequest {
-  std::string flag;    // toxic, suspect or clean
+  std::string flag;  // toxic, suspect or clean
   std::string reason;
   std::vector<std::string> hashes;  // hashes or prefixes; or a window:
   std::string agent, version;

@@ -14,7 +14,8 @@ using Json = nlohmann::json;
 std::string Bytes(char c, size_t n) { return std::string(n, c); }
 
 // One root span with ids (agent input/output in OpenInference names) and one span without ids.
-std::string ProtobufRequest(const std::string& service, const std::string& input, const std::string& output) {
+std::string ProtobufRequest(const std::string& service, const std::string& input,
+                            const std::string& output) {
   firebreak::otlp::ExportTraceServiceRequest req;
   auto* rs = req.add_resource_spans();
   auto* kv = rs->mutable_resource()->add_attributes();
@@ -28,8 +29,10 @@ std::string ProtobufRequest(const std::string& service, const std::string& input
   uint64_t now_ns = static_cast<uint64_t>(time(nullptr)) * 1000000000ULL;
   root->set_start_time_unix_nano(now_ns);
   root->set_end_time_unix_nano(now_ns + 1000000);
-  for (auto [k, v] : {std::pair{"openinference.span.kind", "AGENT"}, {"input.value", input.c_str()},
-                      {"output.value", output.c_str()}, {"user.id", "u-1"}}) {
+  for (auto [k, v] : {std::pair{"openinference.span.kind", "AGENT"},
+                      {"input.value", input.c_str()},
+                      {"output.value", output.c_str()},
+                      {"user.id", "u-1"}}) {
     auto* a = root->add_attributes();
     a->set_key(k);
     a->mutable_value()->set_string_value(v);
@@ -41,8 +44,9 @@ std::string ProtobufRequest(const std::string& service, const std::string& input
 TEST(Traces, OtlpProtobufIsAnsweredInProtobufWithPartialSuccess) {
   ServerProcess server;
   std::string agent = server.CreateToken("bot-rt", "agent", "bot");
-  HttpResult r = HttpCall(server.port(), "POST", "/v1/traces", ProtobufRequest("bot", "hello", "hi there"),
-                          agent, {{"Content-Type", "application/x-protobuf"}});
+  HttpResult r =
+      HttpCall(server.port(), "POST", "/v1/traces", ProtobufRequest("bot", "hello", "hi there"),
+               agent, {{"Content-Type", "application/x-protobuf"}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.headers["content-type"], "application/x-protobuf");
   firebreak::otlp::ExportTraceServiceResponse res;
@@ -57,7 +61,9 @@ TEST(Traces, OtlpProtobufIsAnsweredInProtobufWithPartialSuccess) {
   // Another agent's token may not send bot's spans; garbage is 400 in protobuf (google.rpc.Status).
   std::string other = server.CreateToken("other-rt", "agent", "other");
   EXPECT_EQ(HttpCall(server.port(), "POST", "/v1/traces", ProtobufRequest("bot", "x", "y"), other,
-                     {{"Content-Type", "application/x-protobuf"}}).status, 403);
+                     {{"Content-Type", "application/x-protobuf"}})
+                .status,
+            403);
   HttpResult bad = HttpCall(server.port(), "POST", "/v1/traces", "\xff\xff\xff\xff\x0f", agent,
                             {{"Content-Type", "application/x-protobuf"}});
   EXPECT_EQ(bad.status, 400);
@@ -69,15 +75,20 @@ TEST(Traces, OtlpProtobufIsAnsweredInProtobufWithPartialSuccess) {
 
 TEST(Traces, FlagsWithAnIncidentGoOnItsTimeline) {
   ServerProcess server;
-  HttpResult inc = server.Call("POST", "/api/v1/incidents", R"({"title":"card number leaked","agent":"bot"})");
+  HttpResult inc =
+      server.Call("POST", "/api/v1/incidents", R"({"title":"card number leaked","agent":"bot"})");
   ASSERT_EQ(inc.status, 201) << inc.body;
   std::string id = inc.json["id"];
-  HttpResult ingested = server.Call("POST", "/api/v1/traces",
-                                    R"({"traces":[{"agent":"bot","input":"my card?","output":"4242 4242 4242 4242"}]})");
+  HttpResult ingested = server.Call(
+      "POST", "/api/v1/traces",
+      R"({"traces":[{"agent":"bot","input":"my card?","output":"4242 4242 4242 4242"}]})");
   ASSERT_EQ(ingested.status, 201) << ingested.body;
   std::string hash = ingested.json["hashes"][0];
 
-  Json flag = {{"flag", "toxic"}, {"reason", "PAN in reply"}, {"hashes", {hash.substr(0, 8)}}, {"incident", id}};
+  Json flag = {{"flag", "toxic"},
+               {"reason", "PAN in reply"},
+               {"hashes", {hash.substr(0, 8)}},
+               {"incident", id}};
   HttpResult flagged = server.Call("POST", "/api/v1/traces/flags", flag.dump());
   ASSERT_EQ(flagged.status, 200) << flagged.body;
   EXPECT_EQ(flagged.json["flagged"], 1);
@@ -96,8 +107,8 @@ TEST(Traces, FlagsWithAnIncidentGoOnItsTimeline) {
 
 TEST(Traces, RetentionBelowThirtyDaysIsRefusedAtStart) {
   TempDir dir;
-  CommandResult r = RunCommand({FirebreakBinary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path(),
-                                "--retention-days", "7"},
+  CommandResult r = RunCommand({FirebreakBinary(), "serve", "--listen", "127.0.0.1:0", "--data-dir",
+                                dir.path(), "--retention-days", "7"},
                                {});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("30 days"), std::string::npos) << r.err;

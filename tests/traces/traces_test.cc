@@ -24,7 +24,9 @@ using Json = nlohmann::json;
 constexpr TimeMs kT0 = 1'790'000'000'000;  // 2026-09
 constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 
-Json Str(const std::string& key, const std::string& v) { return {{"key", key}, {"value", {{"stringValue", v}}}}; }
+Json Str(const std::string& key, const std::string& v) {
+  return {{"key", key}, {"value", {{"stringValue", v}}}};
+}
 Json Int(const std::string& key, int64_t v) {
   return {{"key", key}, {"value", {{"intValue", std::to_string(v)}}}};
 }
@@ -36,49 +38,67 @@ std::string Id(int n, int len) {
 
 // One agent run in GenAI conventions: agent root, model call, tool call, retrieval, model call.
 // `base` shifts every id and time, as a re-run would.
-Json AgentRun(int base, const std::string& question, const std::string& answer, bool with_root = true,
-              const std::string& user = "user-7") {
+Json AgentRun(int base, const std::string& question, const std::string& answer,
+              bool with_root = true, const std::string& user = "user-7") {
   std::string tid = Id(base + 1, 32);
   uint64_t t0 = 1'790'000'000'000'000'000ULL + static_cast<uint64_t>(base) * 1'000'000'000ULL;
   auto span = [&](int n, int parent, const std::string& name, uint64_t start, Json attrs) {
-    Json s = {{"traceId", tid}, {"spanId", Id(base * 10 + n, 16)}, {"name", name},
-              {"startTimeUnixNano", std::to_string(t0 + start)}, {"endTimeUnixNano", std::to_string(t0 + start + 500)},
-              {"attributes", attrs}, {"kind", 1}};
+    Json s = {{"traceId", tid},
+              {"spanId", Id(base * 10 + n, 16)},
+              {"name", name},
+              {"startTimeUnixNano", std::to_string(t0 + start)},
+              {"endTimeUnixNano", std::to_string(t0 + start + 500)},
+              {"attributes", attrs},
+              {"kind", 1}};
     if (parent > 0) s["parentSpanId"] = Id(base * 10 + parent, 16);
     return s;
   };
   Json spans = Json::array();
   if (with_root) {
-    spans.push_back(span(1, 0, "invoke_agent support", 0,
-                         {Str("gen_ai.operation.name", "invoke_agent"), Str("user.id", user),
-                          Str("session.id", "s-" + std::to_string(base)),
-                          Str("gen_ai.input.messages",
-                              Json::array({{{"role", "user"}, {"parts", {{{"type", "text"}, {"content", question}}}}}}).dump()),
-                          Str("gen_ai.output.messages",
-                              Json::array({{{"role", "assistant"}, {"parts", {{{"type", "text"}, {"content", answer}}}}}}).dump())}));
+    spans.push_back(span(
+        1, 0, "invoke_agent support", 0,
+        {Str("gen_ai.operation.name", "invoke_agent"), Str("user.id", user),
+         Str("session.id", "s-" + std::to_string(base)),
+         Str("gen_ai.input.messages",
+             Json::array(
+                 {{{"role", "user"}, {"parts", {{{"type", "text"}, {"content", question}}}}}})
+                 .dump()),
+         Str("gen_ai.output.messages",
+             Json::array(
+                 {{{"role", "assistant"}, {"parts", {{{"type", "text"}, {"content", answer}}}}}})
+                 .dump())}));
   }
-  spans.push_back(span(2, 1, "chat gpt-4o", 100,
-                       {Str("gen_ai.operation.name", "chat"), Int("gen_ai.usage.input_tokens", 120),
-                        Int("gen_ai.usage.output_tokens", 30),
-                        Str("gen_ai.output.messages",
-                            Json::array({{{"role", "assistant"}, {"parts", {{{"type", "text"}, {"content", "I will look up the order"}}}}}}).dump())}));
-  spans.push_back(span(3, 1, "execute_tool lookup_order", 200,
-                       {Str("gen_ai.operation.name", "execute_tool"), Str("gen_ai.tool.name", "lookup_order"),
-                        Str("gen_ai.tool.call.id", "call-" + std::to_string(base)),
-                        Str("gen_ai.tool.call.arguments", R"({"order_id": "A-1", "verbose": true})"),
-                        Str("gen_ai.tool.call.result", R"({"status":"shipped"})")}));
-  spans.push_back(span(4, 1, "retrieve", 300,
-                       {Str("openinference.span.kind", "RETRIEVER"),
-                        Str("retrieval.documents.0.document.id", "kb-12"),
-                        Str("retrieval.documents.0.document.content", "Orders ship within two days.")}));
+  spans.push_back(span(
+      2, 1, "chat gpt-4o", 100,
+      {Str("gen_ai.operation.name", "chat"), Int("gen_ai.usage.input_tokens", 120),
+       Int("gen_ai.usage.output_tokens", 30),
+       Str("gen_ai.output.messages",
+           Json::array({{{"role", "assistant"},
+                         {"parts", {{{"type", "text"}, {"content", "I will look up the order"}}}}}})
+               .dump())}));
+  spans.push_back(
+      span(3, 1, "execute_tool lookup_order", 200,
+           {Str("gen_ai.operation.name", "execute_tool"), Str("gen_ai.tool.name", "lookup_order"),
+            Str("gen_ai.tool.call.id", "call-" + std::to_string(base)),
+            Str("gen_ai.tool.call.arguments", R"({"order_id": "A-1", "verbose": true})"),
+            Str("gen_ai.tool.call.result", R"({"status":"shipped"})")}));
+  spans.push_back(
+      span(4, 1, "retrieve", 300,
+           {Str("openinference.span.kind", "RETRIEVER"),
+            Str("retrieval.documents.0.document.id", "kb-12"),
+            Str("retrieval.documents.0.document.content", "Orders ship within two days.")}));
   spans.push_back(span(5, 1, "chat gpt-4o", 400,
                        {Str("gen_ai.operation.name", "chat"), Int("gen_ai.usage.input_tokens", 200),
                         Int("gen_ai.usage.output_tokens", 40),
                         Str("gen_ai.output.messages",
-                            Json::array({{{"role", "assistant"}, {"parts", {{{"type", "text"}, {"content", answer}}}}}}).dump())}));
-  return {{"resourceSpans",
-           {{{"resource", {{"attributes", {Str("service.name", "support-bot"), Str("service.version", "v42")}}}},
-             {"scopeSpans", {{{"scope", {{"name", "test"}}}, {"spans", spans}}}}}}}};
+                            Json::array({{{"role", "assistant"},
+                                          {"parts", {{{"type", "text"}, {"content", answer}}}}}})
+                                .dump())}));
+  return {
+      {"resourceSpans",
+       {{{"resource",
+          {{"attributes", {Str("service.name", "support-bot"), Str("service.version", "v42")}}}},
+         {"scopeSpans", {{{"scope", {{"name", "test"}}}, {"spans", spans}}}}}}}};
 }
 
 std::vector<SpanData> Decode(const Json& j) {
@@ -166,8 +186,9 @@ TEST_F(TraceServiceTest, CanonicalFormIgnoresJsonKeyOrderOfToolArguments) {
   y.tool_calls[0].call_id = "id-2";
   y.started_at = 5;
   EXPECT_EQ(TraceHash(x), TraceHash(y));
-  EXPECT_EQ(CanonicalForm(x),
-            R"({"agent":"","input":"q","output":"","retrieved":[],"state":[],"tool_calls":[{"arguments":{"a":[1,2],"b":1},"error":"","name":"t","result":"ok"}],"v":1,"version":""})");
+  EXPECT_EQ(
+      CanonicalForm(x),
+      R"({"agent":"","input":"q","output":"","retrieved":[],"state":[],"tool_calls":[{"arguments":{"a":[1,2],"b":1},"error":"","name":"t","result":"ok"}],"v":1,"version":""})");
 }
 
 TEST_F(TraceServiceTest, SpansOverSeveralRequestsAndOutOfOrder) {
@@ -206,7 +227,8 @@ TEST_F(TraceServiceTest, PrefixLookupNeedsEightHexAndReportsAmbiguity) {
   // Find two hashes sharing an 8-hex... impossible to force; share a 1-hex prefix instead and
   // check the store reports both candidates for that range.
   std::vector<std::string> hashes;
-  for (int i = 0; i < 40; ++i) hashes.push_back(Ingest(AgentRun(100 + i, "q " + std::to_string(i), "a")));
+  for (int i = 0; i < 40; ++i)
+    hashes.push_back(Ingest(AgentRun(100 + i, "q " + std::to_string(i), "a")));
   std::map<char, std::vector<std::string>> by_first;
   for (const auto& h : hashes) by_first[h[0]].push_back(h);
   for (const auto& [c, hs] : by_first) {
@@ -245,8 +267,10 @@ TEST_F(TraceServiceTest, SimilarRanksTheNearDuplicateFirst) {
   std::string base =
       "My card ending 4242 was charged twice for the premium plan renewal last Tuesday and I "
       "would like a refund of the duplicate charge to the original payment method please";
-  std::string q = Ingest(AgentRun(1, base, "I refunded the duplicate charge of 19.99 to your card."));
-  std::string near = Ingest(AgentRun(2, base + " thanks", "I refunded the duplicate charge of 19.99 to your card."));
+  std::string q =
+      Ingest(AgentRun(1, base, "I refunded the duplicate charge of 19.99 to your card."));
+  std::string near = Ingest(
+      AgentRun(2, base + " thanks", "I refunded the duplicate charge of 19.99 to your card."));
   Ingest(AgentRun(3, "What are your opening hours on public holidays in Germany and Austria?",
                   "We are open from nine to five."));
   Ingest(AgentRun(4, "Please reset the password of my account, the reset email never arrives",
@@ -348,7 +372,8 @@ TEST_F(TraceServiceTest, RetentionSweepsOldTracesButHoldsThoseOfOpenIncidents) {
   clock_.Set(svc_->Get(old)->row.started_at + 31 * kDayMs);
   std::string fresh = Ingest(AgentRun(3, "fresh one", "z"));
   // `fresh` has old span times too; make it new through the native API instead.
-  auto native = svc_->IngestNative({{"traces", {{{"agent", "support-bot"}, {"input", "new"}, {"output", "n"}}}}});
+  auto native = svc_->IngestNative(
+      {{"traces", {{{"agent", "support-bot"}, {"input", "new"}, {"output", "n"}}}}});
   ASSERT_TRUE(native.ok());
   auto swept = svc_->SweepExpired();
   ASSERT_TRUE(swept.ok()) << swept.status().message();
@@ -380,8 +405,11 @@ TEST_F(TraceServiceTest, EraseUserDeletesTheirTracesAndIsAudited) {
 }
 
 TEST_F(TraceServiceTest, NativeBatchIsAllOrNothing) {
-  Json good = {{"agent", "a"}, {"input", "hi"}, {"output", "hello"},
-               {"tool_calls", {{{"name", "search"}, {"arguments", {{"q", "x"}}}, {"result", "r"}}}}};
+  Json good = {
+      {"agent", "a"},
+      {"input", "hi"},
+      {"output", "hello"},
+      {"tool_calls", {{{"name", "search"}, {"arguments", {{"q", "x"}}}, {"result", "r"}}}}};
   Json bad = {{"agent", "a"}, {"tool_calls", {{{"arguments", "no name"}}}}};
   auto r = svc_->IngestNative({{"traces", {good, bad}}});
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
@@ -427,11 +455,14 @@ TEST(Otlp, DecodesProtobufAndRejectsSpansWithoutIds) {
   EXPECT_NE(batch->rejection_message.find("no ids"), std::string::npos);
   EXPECT_EQ(batch->services, std::vector<std::string>{"bot"});
 
-  EXPECT_EQ(DecodeOtlp(std::string("\xff\xff\xff\x0f garbage", 12), OtlpEncoding::kProtobuf).status().code(),
+  EXPECT_EQ(DecodeOtlp(std::string("\xff\xff\xff\x0f garbage", 12), OtlpEncoding::kProtobuf)
+                .status()
+                .code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(DecodeOtlp(req.substr(0, req.size() - 3), OtlpEncoding::kProtobuf).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(DecodeOtlp("{not json", OtlpEncoding::kJson).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeOtlp("{not json", OtlpEncoding::kJson).status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(OtlpEncodingOf("text/plain").status().code(), StatusCode::kUnsupportedMediaType);
   EXPECT_TRUE(OtlpEncodingOf("application/json; charset=utf-8").ok());
 }
@@ -468,7 +499,8 @@ TEST(Otlp, GunzipChecksCorruptionAndSize) {
   deflateEnd(&zs);
   EXPECT_EQ(*Gunzip(gz, 1 << 20), plain);
   EXPECT_EQ(Gunzip(gz, 1000).status().code(), StatusCode::kTooLarge);
-  EXPECT_EQ(Gunzip(gz.substr(0, gz.size() / 2), 1 << 20).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Gunzip(gz.substr(0, gz.size() / 2), 1 << 20).status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(Gunzip("not gzip at all", 1 << 20).status().code(), StatusCode::kInvalidArgument);
 }
 
@@ -483,10 +515,14 @@ SpanData Span(Json attrs, const std::string& name = "s") {
 
 TEST(Conventions, DeprecatedGenAi) {
   auto f = ReadSpan(Span({{"gen_ai.system", "openai"},
-                          {"gen_ai.prompt.0.role", "system"}, {"gen_ai.prompt.0.content", "be nice"},
-                          {"gen_ai.prompt.1.role", "user"}, {"gen_ai.prompt.1.content", "hello there"},
-                          {"gen_ai.completion.0.role", "assistant"}, {"gen_ai.completion.0.content", "hi!"},
-                          {"gen_ai.usage.prompt_tokens", 11}, {"gen_ai.usage.completion_tokens", 3}}));
+                          {"gen_ai.prompt.0.role", "system"},
+                          {"gen_ai.prompt.0.content", "be nice"},
+                          {"gen_ai.prompt.1.role", "user"},
+                          {"gen_ai.prompt.1.content", "hello there"},
+                          {"gen_ai.completion.0.role", "assistant"},
+                          {"gen_ai.completion.0.content", "hi!"},
+                          {"gen_ai.usage.prompt_tokens", 11},
+                          {"gen_ai.usage.completion_tokens", 3}}));
   EXPECT_EQ(f.role, SpanRole::kLlm);
   EXPECT_EQ(f.input, "hello there");
   EXPECT_EQ(f.output, "hi!");
@@ -495,8 +531,10 @@ TEST(Conventions, DeprecatedGenAi) {
 }
 
 TEST(Conventions, OpenInference) {
-  auto tool = ReadSpan(Span({{"openinference.span.kind", "TOOL"}, {"tool.name", "get_weather"},
-                             {"input.value", R"({"city":"Oslo"})"}, {"output.value", "rain"}}));
+  auto tool = ReadSpan(Span({{"openinference.span.kind", "TOOL"},
+                             {"tool.name", "get_weather"},
+                             {"input.value", R"({"city":"Oslo"})"},
+                             {"output.value", "rain"}}));
   EXPECT_EQ(tool.role, SpanRole::kTool);
   EXPECT_EQ(tool.tool->name, "get_weather");
   EXPECT_EQ(tool.tool->arguments, R"({"city":"Oslo"})");
@@ -506,7 +544,9 @@ TEST(Conventions, OpenInference) {
                             {"llm.input_messages.0.message.content", "weather?"},
                             {"llm.output_messages.0.message.role", "assistant"},
                             {"llm.output_messages.0.message.content", "rainy"},
-                            {"llm.token_count.prompt", 5}, {"user.id", "u1"}, {"session.id", "s1"}}));
+                            {"llm.token_count.prompt", 5},
+                            {"user.id", "u1"},
+                            {"session.id", "s1"}}));
   EXPECT_EQ(llm.role, SpanRole::kLlm);
   EXPECT_EQ(llm.input, "weather?");
   EXPECT_EQ(llm.output, "rainy");
@@ -520,14 +560,17 @@ TEST(Conventions, VercelAiSdk) {
                              {"ai.response.text", "Booked for 8pm."},
                              {"ai.telemetry.metadata.userId", "u9"},
                              {"ai.telemetry.metadata.sessionId", "chat-3"},
-                             {"ai.usage.promptTokens", 50}}, "ai.generateText"));
+                             {"ai.usage.promptTokens", 50}},
+                            "ai.generateText"));
   EXPECT_EQ(root.role, SpanRole::kAgent);
   EXPECT_EQ(root.input, "Book a table for two");
   EXPECT_EQ(root.output, "Booked for 8pm.");
   EXPECT_EQ(root.user_id, "u9");
   EXPECT_EQ(root.session_id, "chat-3");
-  auto tool = ReadSpan(Span({{"ai.toolCall.name", "book"}, {"ai.toolCall.id", "c1"},
-                             {"ai.toolCall.args", R"({"people":2})"}, {"ai.toolCall.result", "ok"}},
+  auto tool = ReadSpan(Span({{"ai.toolCall.name", "book"},
+                             {"ai.toolCall.id", "c1"},
+                             {"ai.toolCall.args", R"({"people":2})"},
+                             {"ai.toolCall.result", "ok"}},
                             "ai.toolCall"));
   EXPECT_EQ(tool.role, SpanRole::kTool);
   EXPECT_EQ(tool.tool->call_id, "c1");
@@ -543,8 +586,10 @@ TEST(Conventions, OpenLlmetry) {
   EXPECT_EQ(wf.input, "refund?");
   EXPECT_EQ(wf.output, "yes");
   EXPECT_EQ(wf.user_id, "u3");
-  auto tool = ReadSpan(Span({{"traceloop.span.kind", "tool"}, {"traceloop.entity.name", "refund"},
-                             {"traceloop.entity.input", "{\"id\":1}"}, {"traceloop.entity.output", "done"}}));
+  auto tool = ReadSpan(Span({{"traceloop.span.kind", "tool"},
+                             {"traceloop.entity.name", "refund"},
+                             {"traceloop.entity.input", "{\"id\":1}"},
+                             {"traceloop.entity.output", "done"}}));
   EXPECT_EQ(tool.tool->name, "refund");
   EXPECT_EQ(tool.tool->result, "done");
 }
@@ -559,7 +604,8 @@ TEST(Similarity, MinHashEstimatesJaccard) {
   EXPECT_NEAR(est, exact, 0.15);
   EXPECT_EQ(LshKeys(MinHash(sa)), LshKeys(MinHash(Shingles(a))));
   EXPECT_EQ(SignatureFromHex(SignatureToHex(MinHash(sa))), MinHash(sa));
-  EXPECT_EQ(FtsAnyQuery("Refund \"please\" now OR never", 3), "\"refund\" OR \"please\" OR \"never\"");
+  EXPECT_EQ(FtsAnyQuery("Refund \"please\" now OR never", 3),
+            "\"refund\" OR \"please\" OR \"never\"");
 }
 
 }  // namespace

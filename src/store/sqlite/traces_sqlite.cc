@@ -55,19 +55,24 @@ std::vector<int64_t> SplitKeys(const std::string& text) {
 }  // namespace
 
 Status SqliteTraceRepo::PutSpan(const SpanRow& s) {
-  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-      "INSERT INTO trace_spans (trace_id, span_id, parent_span_id, start_ns, data, received_at) "
-      "VALUES (?,?,?,?,?,?) ON CONFLICT (trace_id, span_id) DO UPDATE SET "
-      "parent_span_id=excluded.parent_span_id, start_ns=excluded.start_ns, data=excluded.data, "
-      "received_at=excluded.received_at"));
+  FB_ASSIGN_OR_RETURN(
+      auto q,
+      conn_.Prepare(
+          "INSERT INTO trace_spans (trace_id, span_id, parent_span_id, start_ns, data, "
+          "received_at) "
+          "VALUES (?,?,?,?,?,?) ON CONFLICT (trace_id, span_id) DO UPDATE SET "
+          "parent_span_id=excluded.parent_span_id, start_ns=excluded.start_ns, data=excluded.data, "
+          "received_at=excluded.received_at"));
   q->Bind(s.trace_id, s.span_id, s.parent_span_id, s.start_ns, s.data_json, s.received_at);
   return q->Run();
 }
 
 StatusOr<std::vector<SpanRow>> SqliteTraceRepo::Spans(const std::string& trace_id) {
-  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-      "SELECT trace_id, span_id, parent_span_id, start_ns, data, received_at FROM trace_spans "
-      "WHERE trace_id=? ORDER BY start_ns, span_id"));
+  FB_ASSIGN_OR_RETURN(
+      auto q,
+      conn_.Prepare(
+          "SELECT trace_id, span_id, parent_span_id, start_ns, data, received_at FROM trace_spans "
+          "WHERE trace_id=? ORDER BY start_ns, span_id"));
   q->Bind(trace_id);
   return CollectRows<SpanRow>(*q, [](const Query& r) {
     return SpanRow{r.Text(0), r.Text(1), r.Text(2), r.Int(3), r.Text(4), r.Int(5)};
@@ -110,18 +115,24 @@ StatusOr<int64_t> SqliteTraceRepo::Upsert(const TraceRow& t, const TraceText& te
   if (existing) {
     id = *existing;
     FB_RETURN_IF_ERROR(ClearIndexes(id, old_keys));
-    FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-        "UPDATE traces SET hash=?, agent=?, version=?, user_id=?, session_id=?, category=?, "
-        "started_at=?, ended_at=?, span_count=?, error_count=?, doc=?, signature=?, lsh_keys=?, "
-        "updated_at=? WHERE id=?"));
+    FB_ASSIGN_OR_RETURN(
+        auto q,
+        conn_.Prepare(
+            "UPDATE traces SET hash=?, agent=?, version=?, user_id=?, session_id=?, category=?, "
+            "started_at=?, ended_at=?, span_count=?, error_count=?, doc=?, signature=?, "
+            "lsh_keys=?, "
+            "updated_at=? WHERE id=?"));
     q->Bind(t.hash, t.agent, t.version, t.user_id, t.session_id, t.category, t.started_at,
-            t.ended_at, t.span_count, t.error_count, t.doc_json, t.signature, keys, t.updated_at, id);
+            t.ended_at, t.span_count, t.error_count, t.doc_json, t.signature, keys, t.updated_at,
+            id);
     FB_RETURN_IF_ERROR(q->Run());
   } else {
-    FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-        "INSERT INTO traces (trace_id, hash, agent, version, user_id, session_id, category, "
-        "started_at, ended_at, span_count, error_count, flag, doc, signature, lsh_keys, "
-        "ingested_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+    FB_ASSIGN_OR_RETURN(
+        auto q,
+        conn_.Prepare(
+            "INSERT INTO traces (trace_id, hash, agent, version, user_id, session_id, category, "
+            "started_at, ended_at, span_count, error_count, flag, doc, signature, lsh_keys, "
+            "ingested_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     q->Bind(t.trace_id, t.hash, t.agent, t.version, t.user_id, t.session_id, t.category,
             t.started_at, t.ended_at, t.span_count, t.error_count, t.flag, t.doc_json, t.signature,
             keys, t.ingested_at, t.updated_at);
@@ -129,20 +140,22 @@ StatusOr<int64_t> SqliteTraceRepo::Upsert(const TraceRow& t, const TraceText& te
     id = conn_.LastInsertId();
   }
   {
-    FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-        "INSERT INTO traces_fts (rowid, input, retrieved, tools, output) VALUES (?,?,?,?,?)"));
+    FB_ASSIGN_OR_RETURN(
+        auto q,
+        conn_.Prepare(
+            "INSERT INTO traces_fts (rowid, input, retrieved, tools, output) VALUES (?,?,?,?,?)"));
     q->Bind(id, text.input, text.retrieved, text.tools, text.output);
     FB_RETURN_IF_ERROR(q->Run());
   }
   for (const std::string& name : tools) {
-    FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-        "INSERT OR IGNORE INTO trace_tools (trace_row, name) VALUES (?,?)"));
+    FB_ASSIGN_OR_RETURN(
+        auto q, conn_.Prepare("INSERT OR IGNORE INTO trace_tools (trace_row, name) VALUES (?,?)"));
     q->Bind(id, name);
     FB_RETURN_IF_ERROR(q->Run());
   }
   for (int64_t key : lsh_keys) {
-    FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-        "INSERT OR IGNORE INTO trace_lsh (key, trace_row) VALUES (?,?)"));
+    FB_ASSIGN_OR_RETURN(
+        auto q, conn_.Prepare("INSERT OR IGNORE INTO trace_lsh (key, trace_row) VALUES (?,?)"));
     q->Bind(key, id);
     FB_RETURN_IF_ERROR(q->Run());
   }
@@ -170,8 +183,10 @@ StatusOr<std::optional<TraceRow>> SqliteTraceRepo::GetByTraceId(const std::strin
 StatusOr<std::vector<std::string>> SqliteTraceRepo::HashesWithPrefix(const std::string& prefix,
                                                                      int limit) {
   // Hashes are lowercase hex, so every hash with the prefix sorts in [prefix, prefix + "g").
-  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-      "SELECT DISTINCT hash FROM traces WHERE hash >= ? AND hash < ? ORDER BY hash LIMIT ?"));
+  FB_ASSIGN_OR_RETURN(
+      auto q,
+      conn_.Prepare(
+          "SELECT DISTINCT hash FROM traces WHERE hash >= ? AND hash < ? ORDER BY hash LIMIT ?"));
   q->Bind(prefix, prefix + "g", limit);
   return CollectRows<std::string>(*q, [](const Query& r) { return r.Text(0); });
 }
@@ -201,19 +216,23 @@ StatusOr<std::vector<int64_t>> SqliteTraceRepo::RowsWithHash(const std::string& 
 
 StatusOr<std::vector<TraceRow>> SqliteTraceRepo::List(const TraceFilter& f) {
   // One static statement: an empty filter value means "any".
-  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-      std::string("SELECT ") + kTraceColumns + " FROM traces t WHERE "
-      "(?1='' OR t.agent=?1) AND (?2='' OR t.version=?2) AND (?3='' OR t.user_id=?3) AND "
-      "(?4='' OR t.session_id=?4) AND (?5='' OR t.category=?5) AND (?6='' OR t.flag=?6) AND "
-      "(?7='' OR t.id IN (SELECT trace_row FROM trace_tools WHERE name=?7)) AND "
-      "(?8='' OR t.id IN (SELECT rowid FROM traces_fts WHERE traces_fts MATCH ?8)) AND "
-      "(?9 IS NULL OR t.started_at>=?9) AND (?10 IS NULL OR t.started_at<?10) AND "
-      "(?11 IS NULL OR t.started_at<?11 OR (t.started_at=?11 AND t.id<?12)) "
-      "ORDER BY t.started_at DESC, t.id DESC LIMIT ?13"));
+  FB_ASSIGN_OR_RETURN(
+      auto q,
+      conn_.Prepare(
+          std::string("SELECT ") + kTraceColumns +
+          " FROM traces t WHERE "
+          "(?1='' OR t.agent=?1) AND (?2='' OR t.version=?2) AND (?3='' OR t.user_id=?3) AND "
+          "(?4='' OR t.session_id=?4) AND (?5='' OR t.category=?5) AND (?6='' OR t.flag=?6) AND "
+          "(?7='' OR t.id IN (SELECT trace_row FROM trace_tools WHERE name=?7)) AND "
+          "(?8='' OR t.id IN (SELECT rowid FROM traces_fts WHERE traces_fts MATCH ?8)) AND "
+          "(?9 IS NULL OR t.started_at>=?9) AND (?10 IS NULL OR t.started_at<?10) AND "
+          "(?11 IS NULL OR t.started_at<?11 OR (t.started_at=?11 AND t.id<?12)) "
+          "ORDER BY t.started_at DESC, t.id DESC LIMIT ?13"));
   q->Bind(f.agent, f.version, f.user_id, f.session_id, f.category, f.flag, f.tool, f.text, f.from,
           f.to, f.before_started_at, f.before_id, f.limit);
   auto rows = CollectRows<TraceRow>(*q, ReadTrace);
-  if (!rows.ok() && !f.text.empty()) return InvalidArgument("bad text query: " + rows.status().message());
+  if (!rows.ok() && !f.text.empty())
+    return InvalidArgument("bad text query: " + rows.status().message());
   return rows;
 }
 
@@ -221,9 +240,10 @@ StatusOr<std::vector<int64_t>> SqliteTraceRepo::Window(const std::string& agent,
                                                        const std::string& version,
                                                        std::optional<TimeMs> from,
                                                        std::optional<TimeMs> to) {
-  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-      "SELECT id FROM traces WHERE (?1='' OR agent=?1) AND (?2='' OR version=?2) AND "
-      "(?3 IS NULL OR started_at>=?3) AND (?4 IS NULL OR started_at<?4) ORDER BY id"));
+  FB_ASSIGN_OR_RETURN(
+      auto q, conn_.Prepare(
+                  "SELECT id FROM traces WHERE (?1='' OR agent=?1) AND (?2='' OR version=?2) AND "
+                  "(?3 IS NULL OR started_at>=?3) AND (?4 IS NULL OR started_at<?4) ORDER BY id"));
   q->Bind(agent, version, from, to);
   return CollectRows<int64_t>(*q, [](const Query& r) { return r.Int(0); });
 }
@@ -234,11 +254,14 @@ StatusOr<std::vector<int64_t>> SqliteTraceRepo::LshBucket(int64_t key, int limit
   return CollectRows<int64_t>(*q, [](const Query& r) { return r.Int(0); });
 }
 
-StatusOr<std::vector<TextHit>> SqliteTraceRepo::TextSearch(const std::string& fts_query, int limit) {
+StatusOr<std::vector<TextHit>> SqliteTraceRepo::TextSearch(const std::string& fts_query,
+                                                           int limit) {
   // Query exposes integer columns only: bm25 travels scaled by 1e6.
-  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-      "SELECT rowid, CAST(rank * 1000000 AS INTEGER) FROM traces_fts WHERE traces_fts MATCH ? "
-      "ORDER BY rank LIMIT ?"));
+  FB_ASSIGN_OR_RETURN(
+      auto q,
+      conn_.Prepare(
+          "SELECT rowid, CAST(rank * 1000000 AS INTEGER) FROM traces_fts WHERE traces_fts MATCH ? "
+          "ORDER BY rank LIMIT ?"));
   q->Bind(fts_query, limit);
   auto rows = CollectRows<TextHit>(*q, [](const Query& r) {
     return TextHit{r.Int(0), static_cast<double>(r.Int(1)) / 1e6};
@@ -261,9 +284,10 @@ StatusOr<std::vector<std::pair<int64_t, std::string>>> SqliteTraceRepo::Signatur
 
 Status SqliteTraceRepo::AddFlag(const FlagRow& f) {
   {
-    FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-        "INSERT INTO trace_flags (trace_row, flag, reason, incident_id, actor, at) "
-        "VALUES (?,?,?,?,?,?)"));
+    FB_ASSIGN_OR_RETURN(
+        auto q,
+        conn_.Prepare("INSERT INTO trace_flags (trace_row, flag, reason, incident_id, actor, at) "
+                      "VALUES (?,?,?,?,?,?)"));
     q->Bind(f.trace_row, f.flag, f.reason, f.incident_id, f.actor, f.at);
     FB_RETURN_IF_ERROR(q->Run());
   }
@@ -273,19 +297,19 @@ Status SqliteTraceRepo::AddFlag(const FlagRow& f) {
 }
 
 StatusOr<std::vector<int64_t>> SqliteTraceRepo::Expired(TimeMs cutoff, int limit) {
-  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-      "SELECT t.id FROM traces t WHERE t.started_at < ? AND NOT EXISTS ("
-      " SELECT 1 FROM trace_flags f JOIN incidents i ON i.id = f.incident_id"
-      " WHERE f.trace_row = t.id AND i.state NOT IN ('resolved', 'closed')) "
-      "ORDER BY t.started_at LIMIT ?"));
+  FB_ASSIGN_OR_RETURN(
+      auto q, conn_.Prepare("SELECT t.id FROM traces t WHERE t.started_at < ? AND NOT EXISTS ("
+                            " SELECT 1 FROM trace_flags f JOIN incidents i ON i.id = f.incident_id"
+                            " WHERE f.trace_row = t.id AND i.state NOT IN ('resolved', 'closed')) "
+                            "ORDER BY t.started_at LIMIT ?"));
   q->Bind(cutoff, limit);
   return CollectRows<int64_t>(*q, [](const Query& r) { return r.Int(0); });
 }
 
 StatusOr<int64_t> SqliteTraceRepo::DeleteOrphanSpans(TimeMs cutoff) {
-  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
-      "DELETE FROM trace_spans WHERE received_at < ? AND trace_id NOT IN "
-      "(SELECT trace_id FROM traces)"));
+  FB_ASSIGN_OR_RETURN(
+      auto q, conn_.Prepare("DELETE FROM trace_spans WHERE received_at < ? AND trace_id NOT IN "
+                            "(SELECT trace_id FROM traces)"));
   q->Bind(cutoff);
   FB_RETURN_IF_ERROR(q->Run());
   return static_cast<int64_t>(sqlite3_changes(conn_.raw()));
@@ -308,7 +332,8 @@ Status SqliteTraceRepo::Delete(int64_t id) {
     keys = q->Text(1);
   }
   FB_RETURN_IF_ERROR(ClearIndexes(id, keys));
-  for (const char* sql : {"DELETE FROM trace_flags WHERE trace_row=?", "DELETE FROM traces WHERE id=?"}) {
+  for (const char* sql :
+       {"DELETE FROM trace_flags WHERE trace_row=?", "DELETE FROM traces WHERE id=?"}) {
     FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(sql));
     q->Bind(id);
     FB_RETURN_IF_ERROR(q->Run());
