@@ -137,9 +137,6 @@ StatusOr<TraceContent> ContentFromJson(const nlohmann::json& j) {
   FB_ASSIGN_OR_RETURN(t.started_at, Time(j, "started_at", w));
   FB_ASSIGN_OR_RETURN(t.ended_at, Time(j, "ended_at", w));
   if (t.ended_at < t.started_at) t.ended_at = t.started_at;
-  if (t.input.empty() && t.output.empty() && t.tool_calls.empty()) {
-    return InvalidArgument("a trace needs at least one of input, output or tool_calls");
-  }
   return t;
 }
 

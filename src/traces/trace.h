@@ -53,7 +53,8 @@ struct TraceContent {
 nlohmann::json ContentToJson(const TraceContent& t);
 
 // Reads a trace in the native batch format (the same fields as ContentToJson; times as
-// RFC 3339 or epoch milliseconds). kInvalidArgument names the first bad field.
+// RFC 3339 or epoch milliseconds). kInvalidArgument names the first bad field. Every field is
+// optional here; the native API requires input, output or a tool call on top.
 StatusOr<TraceContent> ContentFromJson(const nlohmann::json& j);
 
 }  // namespace firebreak::traces

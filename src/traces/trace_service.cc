@@ -134,6 +134,10 @@ StatusOr<std::vector<std::string>> TraceService::IngestNative(const nlohmann::js
     auto t = ContentFromJson((*it)[i]);
     if (!t.ok())
       return InvalidArgument("traces[" + std::to_string(i) + "]: " + t.status().message());
+    if (t->input.empty() && t->output.empty() && t->tool_calls.empty()) {
+      return InvalidArgument("traces[" + std::to_string(i) +
+                             "]: a trace needs at least one of input, output or tool_calls");
+    }
     if (t->trace_id.empty()) t->trace_id = RandomHex(16);
     if (t->started_at == 0) t->started_at = now;
     if (t->ended_at < t->started_at) t->ended_at = t->started_at;

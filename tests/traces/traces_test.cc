@@ -414,6 +414,8 @@ TEST_F(TraceServiceTest, NativeBatchIsAllOrNothing) {
   auto r = svc_->IngestNative({{"traces", {good, bad}}});
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(svc_->List({})->empty());
+  EXPECT_EQ(svc_->IngestNative({{"traces", {{{"agent", "a"}}}}}).status().code(),
+            StatusCode::kInvalidArgument);  // no input, output or tool call
   auto ok = svc_->IngestNative({{"traces", {good}}});
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(Doc((*ok)[0])["tool_calls"][0]["arguments"], R"({"q":"x"})");
