@@ -6,10 +6,16 @@ set -euo pipefail
 PACKAGES=(
   g++ cmake ninja-build pkg-config git
   libboost-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
-  libssl-dev libsqlite3-dev libhnswlib-dev
+  libssl-dev libsqlite3-dev libhnswlib-dev libprotobuf-dev protobuf-compiler zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3 wrk
 )
+
+# The OpenTelemetry JS CI test (tests/otel-js) needs node and npm; use them when already
+# installed (any source), else Debian's packages.
+if ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -10,6 +10,7 @@ void RegisterRoutes(http::Router& router, const Deps& deps) {
   RegisterAdmin(router, deps);
   RegisterAgents(router, deps);
   RegisterMemory(router, deps);
+  RegisterTraces(router, deps);
 }
 
 }  // namespace firebreak::api

@@ -16,6 +16,7 @@
 #include "memory/memory_service.h"
 #include "releases/release_service.h"
 #include "store/store.h"
+#include "traces/trace_service.h"
 
 namespace firebreak::api {
 
@@ -26,6 +27,7 @@ struct Deps {
   IncidentService& incidents;
   ReleaseService& releases;
   MemoryService& memory;
+  traces::TraceService& traces;
   http::HttpMetrics& metrics;
   const Clock& clock;
   std::string version;

@@ -10,5 +10,6 @@ void RegisterIncidents(http::Router& r, const Deps& d);
 void RegisterAdmin(http::Router& r, const Deps& d);
 void RegisterAgents(http::Router& r, const Deps& d);
 void RegisterMemory(http::Router& r, const Deps& d);
+void RegisterTraces(http::Router& r, const Deps& d);
 
 }  // namespace firebreak::api

@@ -52,6 +52,7 @@ int Main(int argc, char** argv, const ServeFn& serve) {
   AddAdminCommands(app, ctx, action);
   AddAgentCommands(app, ctx, action);
   AddMemoryCommands(app, ctx, action);
+  AddTraceCommands(app, ctx, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

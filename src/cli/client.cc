@@ -41,6 +41,13 @@ ClientConfig ClientConfigFromEnvironment() {
 
 StatusOr<ApiResponse> ApiClient::Call(const std::string& method, const std::string& path,
                                       const std::optional<nlohmann::json>& body) const {
+  if (body) return CallRaw(method, path, "application/json", body->dump());
+  return CallRaw(method, path, "", "");
+}
+
+StatusOr<ApiResponse> ApiClient::CallRaw(const std::string& method, const std::string& path,
+                                         const std::string& content_type,
+                                         const std::string& body) const {
   std::string rest = config_.url;
   if (rest.rfind("http://", 0) != 0) {
     return InvalidArgument("FIREBREAK_URL must start with http:// (got '" + config_.url + "')");
@@ -68,9 +75,9 @@ StatusOr<ApiResponse> ApiClient::Call(const std::string& method, const std::stri
     req.set(bhttp::field::host, rest);
     req.set(bhttp::field::user_agent, "firebreak-cli");
     if (!config_.token.empty()) req.set(bhttp::field::authorization, "Bearer " + config_.token);
-    if (body) {
-      req.set(bhttp::field::content_type, "application/json");
-      req.body() = body->dump();
+    if (!content_type.empty()) {
+      req.set(bhttp::field::content_type, content_type);
+      req.body() = body;
     }
     req.prepare_payload();
     bhttp::write(stream, req);

@@ -33,6 +33,10 @@ class ApiClient {
   StatusOr<ApiResponse> Call(const std::string& method, const std::string& path,
                              const std::optional<nlohmann::json>& body = std::nullopt) const;
 
+  // Sends a body as it is, with the given Content-Type (OTLP protobuf, for instance).
+  StatusOr<ApiResponse> CallRaw(const std::string& method, const std::string& path,
+                                const std::string& content_type, const std::string& body) const;
+
  private:
   ClientConfig config_;
 };

@@ -15,5 +15,6 @@ void AddIncidentCommands(CLI::App& app, Context& ctx, Action& action);
 void AddAdminCommands(CLI::App& app, Context& ctx, Action& action);
 void AddAgentCommands(CLI::App& app, Context& ctx, Action& action);
 void AddMemoryCommands(CLI::App& app, Context& ctx, Action& action);
+void AddTraceCommands(CLI::App& app, Context& ctx, Action& action);
 
 }  // namespace firebreak::cli

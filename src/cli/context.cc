@@ -51,7 +51,13 @@ std::string Escape(const std::string& segment) {
 
 std::optional<Json> Context::Call(const std::string& method, const std::string& path,
                                   const std::optional<Json>& body) {
-  auto res = client_.Call(method, path, body);
+  if (body) return CallRaw(method, path, "application/json", body->dump());
+  return CallRaw(method, path, "", "");
+}
+
+std::optional<Json> Context::CallRaw(const std::string& method, const std::string& path,
+                                     const std::string& content_type, const std::string& body) {
+  auto res = client_.CallRaw(method, path, content_type, body);
   if (!res.ok()) {
     std::cerr << "error: " << res.status().message() << "\n";
     return std::nullopt;

@@ -33,6 +33,10 @@ class Context {
   std::optional<Json> Call(const std::string& method, const std::string& path,
                            const std::optional<Json>& body = std::nullopt);
 
+  // Like Call, with a body sent as it is under `content_type`.
+  std::optional<Json> CallRaw(const std::string& method, const std::string& path,
+                              const std::string& content_type, const std::string& body);
+
   // Prints j indented; returns 0.
   int PrintJson(const Json& j);
 

@@ -59,6 +59,13 @@ Status Apply(Settings& s, const std::string& key, const std::string& value, cons
   } else if (key == "sse_keepalive_seconds") {
     FB_ASSIGN_OR_RETURN(int64_t n, ParseInt(where, value, 1, 3600));
     s.sse_keepalive_seconds = static_cast<int>(n);
+  } else if (key == "retention_days") {
+    FB_ASSIGN_OR_RETURN(int64_t n, ParseInt(where, value, -1000000, 36500));
+    if (n < 30) {
+      return InvalidArgument(where + ": " + value + " is below the minimum of 30 days: traces are "
+                             "kept at least 30 days so incidents can be analysed from them");
+    }
+    s.retention_days = static_cast<int>(n);
   } else {
     return InvalidArgument(where + ": unknown setting");
   }
@@ -86,6 +93,8 @@ const std::vector<SettingSpec>& SettingSpecs() {
        "how long requests in flight may take to finish on SIGTERM"},
       {"sse_keepalive_seconds", "FIREBREAK_SSE_KEEPALIVE_SECONDS",
        "how often open event streams get a keep-alive comment (for proxies)"},
+      {"retention_days", "FIREBREAK_RETENTION_DAYS",
+       "days traces are kept (at least 30; traces held by an open incident stay longer)"},
   };
   return kSpecs;
 }

@@ -25,6 +25,7 @@ struct Settings {
   bool synchronous_full = false;    // fsync every commit (survives power loss, slower)
   int shutdown_grace_seconds = 10;
   int sse_keepalive_seconds = 15;  // comment line on open event streams, for proxies
+  int retention_days = 30;          // traces older than this are swept; at least 30
 
   // Returns the store url to open.
   std::string StoreUrl() const;

@@ -24,6 +24,8 @@
 #include "releases/release_service.h"
 #include "releases/runtime_hub.h"
 #include "store/store.h"
+#include "traces/retention.h"
+#include "traces/trace_service.h"
 
 namespace firebreak {
 namespace {
@@ -134,6 +136,9 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   ReleaseService releases(**store, log, clock, runtime_hub, promotion_gate);
   auto memory = MemoryService::Create(**store, log, clock);
   if (!memory.ok()) return Fail(memory.status());
+  traces::TraceOptions trace_options;
+  trace_options.retention_days = s.retention_days;
+  traces::TraceService trace_service(**store, log, clock, trace_options);
 
   auto admin = tokens.BootstrapAdmin();
   if (!admin.ok()) return Fail(admin.status());
@@ -147,7 +152,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
 
   http::HttpMetrics metrics;
   http::Router router;
-  api::Deps deps{**store, log, tokens, incidents, releases, **memory, metrics, clock, kVersion};
+  api::Deps deps{**store,  log,           tokens,  incidents, releases, **memory,
+                 trace_service, metrics, clock, kVersion};
   api::RegisterRoutes(router, deps);
 
   http::ServerOptions server_options;
@@ -159,6 +165,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   auto server = http::Server::Create(server_options, router, metrics);
   if (!server.ok()) return Fail(server.status());
   (*server)->Start();
+  traces::RetentionSweeper sweeper(trace_service, std::chrono::hours(1));
+  sweeper.Start();
   std::string host = s.listen_address.find(':') != std::string::npos ? "[" + s.listen_address + "]"
                                                                       : s.listen_address;
   std::cout << "firebreak listening on http://" << host << ":" << (*server)->port() << std::endl;
@@ -170,6 +178,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   spdlog::info("received {}; finishing requests in flight (up to {} s)",
                sig == SIGTERM ? "SIGTERM" : "SIGINT", s.shutdown_grace_seconds);
   (*server)->Shutdown(std::chrono::seconds(s.shutdown_grace_seconds));
+  sweeper.Stop();
   Status closed = (*store)->Close();
   if (!closed.ok()) return Fail(closed);
   spdlog::info("stopped cleanly");

@@ -22,6 +22,7 @@
 #include "store/memory.h"
 #include "store/releases.h"
 #include "store/tokens.h"
+#include "store/traces.h"
 
 namespace firebreak {
 
@@ -48,6 +49,7 @@ class Txn {
   virtual TokenRepo& tokens() = 0;
   virtual ReleaseRepo& releases() = 0;
   virtual MemoryRepo& memory() = 0;
+  virtual TraceRepo& traces() = 0;
 };
 
 class Store {

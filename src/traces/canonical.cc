@@ -1,0 +1,44 @@
+#include "traces/canonical.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/crypto.h"
+
+namespace firebreak::traces {
+namespace {
+
+using Json = nlohmann::json;
+
+// JSON text is compared by value: '{"b":1, "a":2}' and '{"a":2,"b":1}' are the same argument.
+Json CanonicalValue(const std::string& text) {
+  if (!text.empty() && (text[0] == '{' || text[0] == '[')) {
+    Json j = Json::parse(text, nullptr, false);
+    if (!j.is_discarded()) return j;  // nlohmann::json objects keep keys sorted
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string CanonicalForm(const TraceContent& t) {
+  Json retrieved = Json::array();
+  for (const auto& r : t.retrieved)
+    retrieved.push_back({{"content", r.content}, {"source", r.source}});
+  Json tools = Json::array();
+  for (const auto& c : t.tool_calls) {
+    tools.push_back({{"arguments", CanonicalValue(c.arguments)},
+                     {"error", c.error},
+                     {"name", c.name},
+                     {"result", CanonicalValue(c.result)}});
+  }
+  Json state = Json::array();
+  for (const auto& s : t.state) state.push_back(s);
+  Json form = {{"v", kCanonicalVersion}, {"agent", t.agent},       {"version", t.version},
+               {"input", t.input},       {"retrieved", retrieved}, {"tool_calls", tools},
+               {"state", state},         {"output", t.output}};
+  return form.dump(-1, ' ', /*ensure_ascii=*/true, Json::error_handler_t::replace);
+}
+
+std::string TraceHash(const TraceContent& t) { return Sha256Hex(CanonicalForm(t)); }
+
+}  // namespace firebreak::traces

@@ -1,0 +1,125 @@
+// TraceService: the trace archive. Ingests spans (OTLP, already decoded) and whole traces
+// (native batch), assembles and hashes them, and answers lookups by hash prefix, filtered
+// listings, similar-case searches, flags, retention sweeps and privacy erasure.
+//
+// Every write is one store transaction: a success return means the spans and the assembled
+// trace are committed (durable per the store's synchronous setting). Thread-safe: the
+// service holds no mutable state of its own.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/event_log.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "store/store.h"
+#include "traces/span.h"
+#include "traces/trace.h"
+
+namespace firebreak::traces {
+
+struct TraceOptions {
+  int retention_days = 30;  // must be >= kMinRetentionDays
+};
+
+inline constexpr int kMinRetentionDays = 30;
+
+// Returns OK when `days` is an allowed retention, kInvalidArgument saying why otherwise.
+Status CheckRetentionDays(int64_t days);
+
+// A trace as the store keeps it: the row (with hash and signature), its text index columns,
+// its tool names and its LSH keys.
+struct StoredTrace {
+  TraceRow row;
+  TraceText text;
+  std::vector<std::string> tools;
+  std::vector<int64_t> lsh_keys;
+};
+
+// Returns the stored form of an assembled trace (hash, signature, index data), ingested `now`.
+StoredTrace ToStored(const TraceContent& t, TimeMs now);
+
+struct IngestResult {
+  int64_t spans = 0;                // spans stored
+  std::vector<std::string> hashes;  // traces assembled or re-assembled by this call
+  int64_t pending_traces = 0;       // traces still waiting for their root span
+};
+
+// A stored trace as the API shows it.
+struct TraceView {
+  TraceRow row;
+  int64_t same_hash = 1;  // how many stored traces carry this hash
+};
+
+struct SimilarHit {
+  TraceRow row;
+  double score = 0;    // 0.85 * jaccard + 0.15 * text, in [0, 1]
+  double jaccard = 0;  // MinHash estimate of the shingle Jaccard similarity
+  double text = 0;     // bm25 relative to the best full-text match, in [0, 1]
+};
+
+struct FlagRequest {
+  std::string flag;  // toxic, suspect or clean
+  std::string reason;
+  std::vector<std::string> hashes;  // hashes or prefixes; or a window:
+  std::string agent, version;
+  std::optional<TimeMs> from, to;
+  std::optional<int64_t> incident_id;
+};
+
+struct FlagResult {
+  int64_t flagged = 0;
+  std::vector<std::string> hashes;
+};
+
+class TraceService {
+ public:
+  TraceService(Store& store, const EventLog& log, const Clock& clock, TraceOptions options = {})
+      : store_(store), log_(log), clock_(clock), options_(options) {}
+
+  // Stores the spans and (re-)assembles every trace they belong to whose root span is known.
+  StatusOr<IngestResult> IngestSpans(const std::vector<SpanData>& spans);
+
+  // Stores whole traces given in the native format ({"traces": [...]}, trace.h). All or
+  // nothing: a bad trace refuses the batch. Returns the hashes in order.
+  StatusOr<std::vector<std::string>> IngestNative(const nlohmann::json& body);
+
+  // Returns the trace named by a hash prefix (>= 8 hex) or its trace id. kConflict lists the
+  // candidates of an ambiguous prefix; kNotFound when nothing matches.
+  StatusOr<TraceView> Get(const std::string& name);
+
+  // Returns the raw spans of a trace, in start order.
+  StatusOr<std::vector<SpanData>> RawSpans(const std::string& trace_id);
+
+  // Returns traces matching the filter, newest first. `f.text` is plain words (all must match).
+  StatusOr<std::vector<TraceRow>> List(TraceFilter f);
+
+  // Returns up to k stored traces most similar to the named one (itself left out).
+  StatusOr<std::vector<SimilarHit>> Similar(const std::string& name, int k);
+
+  // Returns up to k stored traces most similar to a free text.
+  StatusOr<std::vector<SimilarHit>> SimilarToText(const std::string& text, int k);
+
+  // Flags traces by hashes or by window; appends one event (on the incident's timeline when
+  // an incident id is given). Flags never delete.
+  StatusOr<FlagResult> Flag(const std::string& actor, const FlagRequest& req);
+
+  // Deletes traces older than the retention, except held ones; returns how many.
+  StatusOr<int64_t> SweepExpired();
+
+  // Deletes every trace of one user (privacy request); audited. Returns how many.
+  StatusOr<int64_t> EraseUser(const std::string& actor, const std::string& user_id,
+                              const std::string& reason);
+
+ private:
+  StatusOr<std::vector<SimilarHit>> Nearest(const std::string& text, std::optional<int64_t> exclude,
+                                            int k);
+  Store& store_;
+  const EventLog& log_;
+  const Clock& clock_;
+  const TraceOptions options_;
+};
+
+}  // namespace firebreak::traces

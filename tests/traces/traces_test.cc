@@ -1,0 +1,614 @@
+// Unit tests of the trace pipeline: OTLP decoding, conventions, assembly, the stable hash,
+// prefix lookup, similar cases, flags, retention and erasure, over a real SQLite store.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <random>
+
+#include "audit/event_log.h"
+#include "config/settings.h"
+#include "incidents/incident_service.h"
+#include "store/store.h"
+#include "traces/assembly.h"
+#include "traces/canonical.h"
+#include "traces/conventions.h"
+#include "traces/otlp.h"
+#include "traces/similarity.h"
+#include "traces/trace_service.h"
+
+namespace firebreak::traces {
+namespace {
+
+using Json = nlohmann::json;
+constexpr TimeMs kT0 = 1'790'000'000'000;  // 2026-09
+constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+
+Json Str(const std::string& key, const std::string& v) {
+  return {{"key", key}, {"value", {{"stringValue", v}}}};
+}
+Json Int(const std::string& key, int64_t v) {
+  return {{"key", key}, {"value", {{"intValue", std::to_string(v)}}}};
+}
+
+std::string Id(int n, int len) {
+  std::string s = std::to_string(n);
+  return std::string(static_cast<size_t>(len) - s.size(), '0') + s;
+}
+
+// One agent run in GenAI conventions: agent root, model call, tool call, retrieval, model call.
+// `base` shifts every id and time, as a re-run would.
+Json AgentRun(int base, const std::string& question, const std::string& answer,
+              bool with_root = true, const std::string& user = "user-7") {
+  std::string tid = Id(base + 1, 32);
+  uint64_t t0 = 1'790'000'000'000'000'000ULL + static_cast<uint64_t>(base) * 1'000'000'000ULL;
+  auto span = [&](int n, int parent, const std::string& name, uint64_t start, Json attrs) {
+    Json s = {{"traceId", tid},
+              {"spanId", Id(base * 10 + n, 16)},
+              {"name", name},
+              {"startTimeUnixNano", std::to_string(t0 + start)},
+              {"endTimeUnixNano", std::to_string(t0 + start + 500)},
+              {"attributes", attrs},
+              {"kind", 1}};
+    if (parent > 0) s["parentSpanId"] = Id(base * 10 + parent, 16);
+    return s;
+  };
+  Json spans = Json::array();
+  if (with_root) {
+    spans.push_back(span(
+        1, 0, "invoke_agent support", 0,
+        {Str("gen_ai.operation.name", "invoke_agent"), Str("user.id", user),
+         Str("session.id", "s-" + std::to_string(base)),
+         Str("gen_ai.input.messages",
+             Json::array(
+                 {{{"role", "user"}, {"parts", {{{"type", "text"}, {"content", question}}}}}})
+                 .dump()),
+         Str("gen_ai.output.messages",
+             Json::array(
+                 {{{"role", "assistant"}, {"parts", {{{"type", "text"}, {"content", answer}}}}}})
+                 .dump())}));
+  }
+  spans.push_back(span(
+      2, 1, "chat gpt-4o", 100,
+      {Str("gen_ai.operation.name", "chat"), Int("gen_ai.usage.input_tokens", 120),
+       Int("gen_ai.usage.output_tokens", 30),
+       Str("gen_ai.output.messages",
+           Json::array({{{"role", "assistant"},
+                         {"parts", {{{"type", "text"}, {"content", "I will look up the order"}}}}}})
+               .dump())}));
+  spans.push_back(
+      span(3, 1, "execute_tool lookup_order", 200,
+           {Str("gen_ai.operation.name", "execute_tool"), Str("gen_ai.tool.name", "lookup_order"),
+            Str("gen_ai.tool.call.id", "call-" + std::to_string(base)),
+            Str("gen_ai.tool.call.arguments", R"({"order_id": "A-1", "verbose": true})"),
+            Str("gen_ai.tool.call.result", R"({"status":"shipped"})")}));
+  spans.push_back(
+      span(4, 1, "retrieve", 300,
+           {Str("openinference.span.kind", "RETRIEVER"),
+            Str("retrieval.documents.0.document.id", "kb-12"),
+            Str("retrieval.documents.0.document.content", "Orders ship within two days.")}));
+  spans.push_back(span(5, 1, "chat gpt-4o", 400,
+                       {Str("gen_ai.operation.name", "chat"), Int("gen_ai.usage.input_tokens", 200),
+                        Int("gen_ai.usage.output_tokens", 40),
+                        Str("gen_ai.output.messages",
+                            Json::array({{{"role", "assistant"},
+                                          {"parts", {{{"type", "text"}, {"content", answer}}}}}})
+                                .dump())}));
+  return {
+      {"resourceSpans",
+       {{{"resource",
+          {{"attributes", {Str("service.name", "support-bot"), Str("service.version", "v42")}}}},
+         {"scopeSpans", {{{"scope", {{"name", "test"}}}, {"spans", spans}}}}}}}};
+}
+
+std::vector<SpanData> Decode(const Json& j) {
+  auto batch = DecodeOtlp(j.dump(), OtlpEncoding::kJson);
+  EXPECT_TRUE(batch.ok()) << batch.status().message();
+  return batch.ok() ? batch->spans : std::vector<SpanData>{};
+}
+
+class TraceServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("fb-traces-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    StoreOptions opt;
+    opt.url = "sqlite:" + (dir_ / "fb.db").string();
+    auto store = OpenStore(opt);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    store_ = std::move(*store);
+    log_ = std::make_unique<EventLog>(clock_);
+    svc_ = std::make_unique<TraceService>(*store_, *log_, clock_);
+  }
+  void TearDown() override {
+    svc_.reset();
+    (void)store_->Close();
+    std::filesystem::remove_all(dir_);
+  }
+  std::string Ingest(const Json& otlp) {
+    auto r = svc_->IngestSpans(Decode(otlp));
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() && !r->hashes.empty() ? r->hashes.back() : "";
+  }
+  Json Doc(const std::string& hash) {
+    auto v = svc_->Get(hash);
+    EXPECT_TRUE(v.ok()) << v.status().message();
+    return v.ok() ? Json::parse(v->row.doc_json) : Json();
+  }
+
+  std::filesystem::path dir_;
+  FakeClock clock_{kT0};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<TraceService> svc_;
+};
+
+TEST_F(TraceServiceTest, AssemblesTheFivePartsFromGenAiSpans) {
+  std::string hash = Ingest(AgentRun(1, "Where is my order A-1?", "It shipped yesterday."));
+  ASSERT_EQ(hash.size(), 64u);
+  Json d = Doc(hash);
+  EXPECT_EQ(d["agent"], "support-bot");
+  EXPECT_EQ(d["version"], "v42");
+  EXPECT_EQ(d["user_id"], "user-7");
+  EXPECT_EQ(d["input"], "Where is my order A-1?");
+  EXPECT_EQ(d["output"], "It shipped yesterday.");
+  ASSERT_EQ(d["tool_calls"].size(), 1u);
+  EXPECT_EQ(d["tool_calls"][0]["name"], "lookup_order");
+  EXPECT_EQ(d["tool_calls"][0]["result"], R"({"status":"shipped"})");
+  ASSERT_EQ(d["retrieved"].size(), 1u);
+  EXPECT_EQ(d["retrieved"][0]["source"], "kb-12");
+  EXPECT_EQ(d["state"], Json::array({"I will look up the order"}));
+  EXPECT_EQ(d["tokens"]["input"], 320);
+  EXPECT_EQ(d["tokens"]["output"], 70);
+  EXPECT_EQ(d["span_count"], 5);
+}
+
+TEST_F(TraceServiceTest, SameRunWithNewIdsAndTimesHashesTheSame) {
+  std::string a = Ingest(AgentRun(1, "Where is my order A-1?", "It shipped yesterday."));
+  std::string b = Ingest(AgentRun(7, "Where is my order A-1?", "It shipped yesterday."));
+  std::string c = Ingest(AgentRun(9, "Where is my order A-1?", "It shipped today."));
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  auto v = svc_->Get(a);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->same_hash, 2);
+}
+
+TEST_F(TraceServiceTest, CanonicalFormIgnoresJsonKeyOrderOfToolArguments) {
+  TraceContent x;
+  x.input = "q";
+  x.tool_calls.push_back({"t", "id-1", R"({"b":1,"a":[1,2]})", "ok", ""});
+  TraceContent y = x;
+  y.tool_calls[0].arguments = R"({ "a": [1, 2], "b": 1 })";
+  y.tool_calls[0].call_id = "id-2";
+  y.started_at = 5;
+  EXPECT_EQ(TraceHash(x), TraceHash(y));
+  EXPECT_EQ(
+      CanonicalForm(x),
+      R"({"agent":"","input":"q","output":"","retrieved":[],"state":[],"tool_calls":[{"arguments":{"a":[1,2],"b":1},"error":"","name":"t","result":"ok"}],"v":1,"version":""})");
+}
+
+TEST_F(TraceServiceTest, SpansOverSeveralRequestsAndOutOfOrder) {
+  Json run = AgentRun(3, "Cancel order B-2", "Cancelled.");
+  Json spans = run["resourceSpans"][0]["scopeSpans"][0]["spans"];
+  Json late = run, first = run;
+  // Children first (no root yet): stored, nothing assembled.
+  first["resourceSpans"][0]["scopeSpans"][0]["spans"] = Json::array({spans[4], spans[2]});
+  auto r1 = svc_->IngestSpans(Decode(first));
+  ASSERT_TRUE(r1.ok());
+  EXPECT_TRUE(r1->hashes.empty());
+  EXPECT_EQ(r1->pending_traces, 1);
+  // The root arrives: the trace is assembled with what is there.
+  late["resourceSpans"][0]["scopeSpans"][0]["spans"] = Json::array({spans[0], spans[1]});
+  auto r2 = svc_->IngestSpans(Decode(late));
+  ASSERT_TRUE(r2.ok());
+  ASSERT_EQ(r2->hashes.size(), 1u);
+  EXPECT_EQ(Doc(r2->hashes[0])["span_count"], 4);
+  // The last span arrives late: the trace is re-assembled, and ends up as if sent at once.
+  late["resourceSpans"][0]["scopeSpans"][0]["spans"] = Json::array({spans[3]});
+  auto r3 = svc_->IngestSpans(Decode(late));
+  ASSERT_TRUE(r3.ok());
+  ASSERT_EQ(r3->hashes.size(), 1u);
+  EXPECT_EQ(r3->hashes[0], Ingest(AgentRun(30, "Cancel order B-2", "Cancelled.")));
+  auto list = svc_->List({});
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 2u);  // one row per run, not per request
+}
+
+TEST_F(TraceServiceTest, PrefixLookupNeedsEightHexAndReportsAmbiguity) {
+  std::string a = Ingest(AgentRun(1, "alpha question", "alpha"));
+  EXPECT_EQ(svc_->Get(a.substr(0, 8))->row.hash, a);
+  EXPECT_EQ(svc_->Get(a.substr(0, 7)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(svc_->Get("zzzzzzzz").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(svc_->Get("00000000").status().code(), StatusCode::kNotFound);
+  // Find two hashes sharing an 8-hex... impossible to force; share a 1-hex prefix instead and
+  // check the store reports both candidates for that range.
+  std::vector<std::string> hashes;
+  for (int i = 0; i < 40; ++i)
+    hashes.push_back(Ingest(AgentRun(100 + i, "q " + std::to_string(i), "a")));
+  std::map<char, std::vector<std::string>> by_first;
+  for (const auto& h : hashes) by_first[h[0]].push_back(h);
+  for (const auto& [c, hs] : by_first) {
+    if (hs.size() < 2) continue;
+    Status s = store_->Read([&](Txn& txn) -> Status {
+      auto found = txn.traces().HashesWithPrefix(std::string(1, c), 11);
+      EXPECT_TRUE(found.ok());
+      EXPECT_GE(found->size(), 2u);
+      return Status::Ok();
+    });
+    EXPECT_TRUE(s.ok());
+    break;
+  }
+}
+
+TEST_F(TraceServiceTest, AmbiguousPrefixIsConflictListingCandidates) {
+  // Two native traces whose hashes share 8 hex characters cannot be made on purpose, so the
+  // test goes through the repository with hand-made hashes.
+  for (std::string h : {"abcdef0011", "abcdef0022"}) {
+    Status s = store_->Write([&](Txn& txn) -> Status {
+      TraceRow row;
+      row.trace_id = h;
+      row.hash = h + std::string(54, '0');
+      return txn.traces().Upsert(row, {}, {}, {}).status();
+    });
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  auto v = svc_->Get("abcdef00");
+  EXPECT_EQ(v.status().code(), StatusCode::kConflict);
+  EXPECT_NE(v.status().message().find("abcdef0011"), std::string::npos);
+  EXPECT_NE(v.status().message().find("abcdef0022"), std::string::npos);
+  EXPECT_TRUE(svc_->Get("abcdef001").ok());
+}
+
+TEST_F(TraceServiceTest, SimilarRanksTheNearDuplicateFirst) {
+  std::string base =
+      "My card ending 4242 was charged twice for the premium plan renewal last Tuesday and I "
+      "would like a refund of the duplicate charge to the original payment method please";
+  std::string q =
+      Ingest(AgentRun(1, base, "I refunded the duplicate charge of 19.99 to your card."));
+  std::string near = Ingest(
+      AgentRun(2, base + " thanks", "I refunded the duplicate charge of 19.99 to your card."));
+  Ingest(AgentRun(3, "What are your opening hours on public holidays in Germany and Austria?",
+                  "We are open from nine to five."));
+  Ingest(AgentRun(4, "Please reset the password of my account, the reset email never arrives",
+                  "I sent a new reset link."));
+  auto hits = svc_->Similar(q.substr(0, 10), 3);
+  ASSERT_TRUE(hits.ok()) << hits.status().message();
+  ASSERT_FALSE(hits->empty());
+  EXPECT_EQ((*hits)[0].row.hash, near);
+  EXPECT_GT((*hits)[0].score, 0.5);
+  for (const auto& h : *hits) EXPECT_NE(h.row.hash, q);
+  auto by_text = svc_->SimilarToText("opening hours on public holidays", 2);
+  ASSERT_TRUE(by_text.ok());
+  ASSERT_FALSE(by_text->empty());
+  EXPECT_EQ(Json::parse((*by_text)[0].row.doc_json)["output"], "We are open from nine to five.");
+}
+
+TEST_F(TraceServiceTest, ListFilters) {
+  Ingest(AgentRun(1, "refund my order", "done", true, "alice"));
+  clock_.Advance(1000);
+  Ingest(AgentRun(2, "track my parcel", "on its way", true, "bob"));
+  TraceFilter f;
+  f.user_id = "alice";
+  EXPECT_EQ(svc_->List(f)->size(), 1u);
+  f = {};
+  f.tool = "lookup_order";
+  EXPECT_EQ(svc_->List(f)->size(), 2u);
+  f.tool = "send_email";
+  EXPECT_EQ(svc_->List(f)->size(), 0u);
+  f = {};
+  f.text = "parcel";
+  auto rows = svc_->List(f);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(rows->front().user_id, "bob");
+  f = {};
+  f.limit = 1;
+  auto page1 = svc_->List(f);
+  ASSERT_EQ(page1->size(), 1u);
+  f.before_started_at = page1->back().started_at;
+  f.before_id = page1->back().id;
+  auto page2 = svc_->List(f);
+  ASSERT_EQ(page2->size(), 1u);
+  EXPECT_NE(page1->front().id, page2->front().id);
+}
+
+TEST_F(TraceServiceTest, FlagsByHashAndWindowGoOnTheIncidentTimeline) {
+  IncidentService incidents(*store_, *log_, clock_);
+  DeclareRequest dr;
+  dr.title = "PII leak";
+  dr.agent = "support-bot";
+  auto inc = incidents.Declare("alice", dr);
+  ASSERT_TRUE(inc.ok()) << inc.status().message();
+  std::string a = Ingest(AgentRun(1, "first", "one"));
+  Ingest(AgentRun(2, "second", "two"));
+
+  FlagRequest fr;
+  fr.flag = "toxic";
+  fr.reason = "card number in reply";
+  fr.hashes = {a.substr(0, 12)};
+  fr.incident_id = inc->id;
+  auto r = svc_->Flag("alice", fr);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->flagged, 1);
+  EXPECT_EQ(svc_->Get(a)->row.flag, "toxic");
+
+  FlagRequest window;
+  window.flag = "suspect";
+  window.reason = "same version";
+  window.agent = "support-bot";
+  window.version = "v42";
+  auto w = svc_->Flag("alice", window);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->flagged, 2);
+
+  auto timeline = incidents.Timeline(inc->id);
+  ASSERT_TRUE(timeline.ok());
+  EXPECT_EQ(timeline->back().kind, "traces.flagged");
+
+  FlagRequest bad = fr;
+  bad.flag = "evil";
+  EXPECT_EQ(svc_->Flag("alice", bad).status().code(), StatusCode::kInvalidArgument);
+  bad = fr;
+  bad.incident_id = 999;
+  EXPECT_EQ(svc_->Flag("alice", bad).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(svc_->Get(a)->row.flag, "suspect");  // the failed calls changed nothing
+}
+
+TEST_F(TraceServiceTest, RetentionSweepsOldTracesButHoldsThoseOfOpenIncidents) {
+  IncidentService incidents(*store_, *log_, clock_);
+  DeclareRequest dr;
+  dr.title = "bad answers";
+  dr.agent = "support-bot";
+  auto inc = incidents.Declare("alice", dr);
+  ASSERT_TRUE(inc.ok());
+  std::string held = Ingest(AgentRun(1, "held one", "x"));
+  std::string old = Ingest(AgentRun(2, "old one", "y"));
+  FlagRequest fr{"toxic", "evidence", {held}, "", "", std::nullopt, std::nullopt, inc->id};
+  ASSERT_TRUE(svc_->Flag("alice", fr).ok());
+  // Traces are from kT0's era (AgentRun times); move 31 days past them.
+  clock_.Set(svc_->Get(old)->row.started_at + 31 * kDayMs);
+  std::string fresh = Ingest(AgentRun(3, "fresh one", "z"));
+  // `fresh` has old span times too; make it new through the native API instead.
+  auto native = svc_->IngestNative(
+      {{"traces", {{{"agent", "support-bot"}, {"input", "new"}, {"output", "n"}}}}});
+  ASSERT_TRUE(native.ok());
+  auto swept = svc_->SweepExpired();
+  ASSERT_TRUE(swept.ok()) << swept.status().message();
+  EXPECT_EQ(*swept, 2);  // old and fresh (its spans say it started 31 days ago)
+  EXPECT_TRUE(svc_->Get(held).ok());
+  EXPECT_EQ(svc_->Get(old).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(svc_->Get((*native)[0]).ok());
+}
+
+TEST_F(TraceServiceTest, EraseUserDeletesTheirTracesAndIsAudited) {
+  std::string a = Ingest(AgentRun(1, "mine", "x", true, "carol"));
+  std::string b = Ingest(AgentRun(2, "theirs", "y", true, "dave"));
+  auto n = svc_->EraseUser("admin", "carol", "DSR-17");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(svc_->Get(a).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(svc_->Get(b).ok());
+  // AgentRun(n) uses trace id n + 1: carol's raw spans went with her trace, dave's stay.
+  EXPECT_EQ(svc_->RawSpans(Id(2, 32))->size(), 0u);
+  EXPECT_EQ(svc_->RawSpans(Id(3, 32))->size(), 5u);
+  Status s = store_->Read([&](Txn& txn) -> Status {
+    auto last = txn.events().Last();
+    EXPECT_TRUE(last.ok() && *last);
+    EXPECT_EQ((*last)->kind, "privacy.erasure");
+    EXPECT_EQ((*last)->details_json.find("carol"), std::string::npos);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(s.ok());
+}
+
+TEST_F(TraceServiceTest, NativeBatchIsAllOrNothing) {
+  Json good = {
+      {"agent", "a"},
+      {"input", "hi"},
+      {"output", "hello"},
+      {"tool_calls", {{{"name", "search"}, {"arguments", {{"q", "x"}}}, {"result", "r"}}}}};
+  Json bad = {{"agent", "a"}, {"tool_calls", {{{"arguments", "no name"}}}}};
+  auto r = svc_->IngestNative({{"traces", {good, bad}}});
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(svc_->List({})->empty());
+  EXPECT_EQ(svc_->IngestNative({{"traces", {{{"agent", "a"}}}}}).status().code(),
+            StatusCode::kInvalidArgument);  // no input, output or tool call
+  auto ok = svc_->IngestNative({{"traces", {good}}});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(Doc((*ok)[0])["tool_calls"][0]["arguments"], R"({"q":"x"})");
+}
+
+TEST(RetentionSetting, BelowThirtyDaysIsRefused) {
+  auto none = [](const char*) -> const char* { return nullptr; };
+  auto s = LoadSettings("", none, {{"retention_days", "7"}});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("30"), std::string::npos);
+  auto ok = LoadSettings("", none, {{"retention_days", "90"}});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->retention_days, 90);
+  EXPECT_FALSE(CheckRetentionDays(29).ok());
+}
+
+TEST(Otlp, DecodesProtobufAndRejectsSpansWithoutIds) {
+  // A hand-encoded ExportTraceServiceRequest: one resource, one span with ids, one without.
+  auto field = [](int num, int wire, const std::string& payload) {
+    std::string out;
+    out += static_cast<char>((num << 3) | wire);
+    if (wire == 2) out += static_cast<char>(payload.size());
+    return out + payload;
+  };
+  std::string tid(16, '\x01'), sid(8, '\x02');
+  std::string good = field(1, 2, tid) + field(2, 2, sid) + field(5, 2, "root");
+  std::string bad = field(5, 2, "no ids");
+  std::string kv = field(1, 2, "service.name") + field(2, 2, field(1, 2, "bot"));
+  std::string resource = field(1, 2, kv);
+  std::string scope_spans = field(2, 2, good) + field(2, 2, bad);
+  std::string rs = field(1, 2, resource) + field(2, 2, scope_spans);
+  std::string req = field(1, 2, rs);
+  auto batch = DecodeOtlp(req, OtlpEncoding::kProtobuf);
+  ASSERT_TRUE(batch.ok()) << batch.status().message();
+  ASSERT_EQ(batch->spans.size(), 1u);
+  EXPECT_EQ(batch->spans[0].trace_id, "01010101010101010101010101010101");
+  EXPECT_EQ(batch->spans[0].resource["service.name"], "bot");
+  EXPECT_EQ(batch->rejected, 1);
+  EXPECT_NE(batch->rejection_message.find("no ids"), std::string::npos);
+  EXPECT_EQ(batch->services, std::vector<std::string>{"bot"});
+
+  EXPECT_EQ(DecodeOtlp(std::string("\xff\xff\xff\x0f garbage", 12), OtlpEncoding::kProtobuf)
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeOtlp(req.substr(0, req.size() - 3), OtlpEncoding::kProtobuf).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeOtlp("{not json", OtlpEncoding::kJson).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(OtlpEncodingOf("text/plain").status().code(), StatusCode::kUnsupportedMediaType);
+  EXPECT_TRUE(OtlpEncodingOf("application/json; charset=utf-8").ok());
+}
+
+TEST(Otlp, RandomAndTruncatedBodiesNeverCrash) {
+  std::mt19937 rng(1);
+  Json run = AgentRun(5, "question", "answer");
+  std::string json = run.dump();
+  for (int i = 0; i < 2000; ++i) {
+    std::string bytes(static_cast<size_t>(rng() % 300), '\0');
+    for (char& c : bytes) c = static_cast<char>(rng());
+    (void)DecodeOtlp(bytes, OtlpEncoding::kProtobuf);
+    (void)DecodeOtlp(bytes, OtlpEncoding::kJson);
+    auto cut = DecodeOtlp(json.substr(0, rng() % json.size()), OtlpEncoding::kJson);
+    EXPECT_FALSE(cut.ok());
+    std::string mutated = json;
+    mutated[rng() % mutated.size()] = static_cast<char>(rng());
+    (void)DecodeOtlp(mutated, OtlpEncoding::kJson);
+  }
+}
+
+TEST(Otlp, GunzipChecksCorruptionAndSize) {
+  std::string plain(100000, 'a');
+  uLongf n = compressBound(plain.size()) + 64;
+  std::string gz(n, '\0');
+  z_stream zs{};
+  deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  zs.next_in = reinterpret_cast<Bytef*>(plain.data());
+  zs.avail_in = static_cast<uInt>(plain.size());
+  zs.next_out = reinterpret_cast<Bytef*>(gz.data());
+  zs.avail_out = static_cast<uInt>(gz.size());
+  ASSERT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  gz.resize(zs.total_out);
+  deflateEnd(&zs);
+  EXPECT_EQ(*Gunzip(gz, 1 << 20), plain);
+  EXPECT_EQ(Gunzip(gz, 1000).status().code(), StatusCode::kTooLarge);
+  EXPECT_EQ(Gunzip(gz.substr(0, gz.size() / 2), 1 << 20).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Gunzip("not gzip at all", 1 << 20).status().code(), StatusCode::kInvalidArgument);
+}
+
+SpanData Span(Json attrs, const std::string& name = "s") {
+  SpanData s;
+  s.trace_id = std::string(32, 'a');
+  s.span_id = std::string(16, 'b');
+  s.name = name;
+  for (auto it = attrs.begin(); it != attrs.end(); ++it) s.attributes[it.key()] = it.value();
+  return s;
+}
+
+TEST(Conventions, DeprecatedGenAi) {
+  auto f = ReadSpan(Span({{"gen_ai.system", "openai"},
+                          {"gen_ai.prompt.0.role", "system"},
+                          {"gen_ai.prompt.0.content", "be nice"},
+                          {"gen_ai.prompt.1.role", "user"},
+                          {"gen_ai.prompt.1.content", "hello there"},
+                          {"gen_ai.completion.0.role", "assistant"},
+                          {"gen_ai.completion.0.content", "hi!"},
+                          {"gen_ai.usage.prompt_tokens", 11},
+                          {"gen_ai.usage.completion_tokens", 3}}));
+  EXPECT_EQ(f.role, SpanRole::kLlm);
+  EXPECT_EQ(f.input, "hello there");
+  EXPECT_EQ(f.output, "hi!");
+  EXPECT_EQ(f.input_tokens, 11);
+  EXPECT_EQ(f.output_tokens, 3);
+}
+
+TEST(Conventions, OpenInference) {
+  auto tool = ReadSpan(Span({{"openinference.span.kind", "TOOL"},
+                             {"tool.name", "get_weather"},
+                             {"input.value", R"({"city":"Oslo"})"},
+                             {"output.value", "rain"}}));
+  EXPECT_EQ(tool.role, SpanRole::kTool);
+  EXPECT_EQ(tool.tool->name, "get_weather");
+  EXPECT_EQ(tool.tool->arguments, R"({"city":"Oslo"})");
+  EXPECT_EQ(tool.tool->result, "rain");
+  auto llm = ReadSpan(Span({{"openinference.span.kind", "LLM"},
+                            {"llm.input_messages.0.message.role", "user"},
+                            {"llm.input_messages.0.message.content", "weather?"},
+                            {"llm.output_messages.0.message.role", "assistant"},
+                            {"llm.output_messages.0.message.content", "rainy"},
+                            {"llm.token_count.prompt", 5},
+                            {"user.id", "u1"},
+                            {"session.id", "s1"}}));
+  EXPECT_EQ(llm.role, SpanRole::kLlm);
+  EXPECT_EQ(llm.input, "weather?");
+  EXPECT_EQ(llm.output, "rainy");
+  EXPECT_EQ(llm.input_tokens, 5);
+  EXPECT_EQ(llm.user_id, "u1");
+  EXPECT_EQ(llm.session_id, "s1");
+}
+
+TEST(Conventions, VercelAiSdk) {
+  auto root = ReadSpan(Span({{"ai.prompt", R"({"prompt":"Book a table for two"})"},
+                             {"ai.response.text", "Booked for 8pm."},
+                             {"ai.telemetry.metadata.userId", "u9"},
+                             {"ai.telemetry.metadata.sessionId", "chat-3"},
+                             {"ai.usage.promptTokens", 50}},
+                            "ai.generateText"));
+  EXPECT_EQ(root.role, SpanRole::kAgent);
+  EXPECT_EQ(root.input, "Book a table for two");
+  EXPECT_EQ(root.output, "Booked for 8pm.");
+  EXPECT_EQ(root.user_id, "u9");
+  EXPECT_EQ(root.session_id, "chat-3");
+  auto tool = ReadSpan(Span({{"ai.toolCall.name", "book"},
+                             {"ai.toolCall.id", "c1"},
+                             {"ai.toolCall.args", R"({"people":2})"},
+                             {"ai.toolCall.result", "ok"}},
+                            "ai.toolCall"));
+  EXPECT_EQ(tool.role, SpanRole::kTool);
+  EXPECT_EQ(tool.tool->call_id, "c1");
+  EXPECT_EQ(tool.tool->arguments, R"({"people":2})");
+}
+
+TEST(Conventions, OpenLlmetry) {
+  auto wf = ReadSpan(Span({{"traceloop.span.kind", "workflow"},
+                           {"traceloop.entity.input", R"({"inputs":{"question":"refund?"}})"},
+                           {"traceloop.entity.output", R"({"outputs":{"answer":"yes"}})"},
+                           {"traceloop.association.properties.user_id", "u3"}}));
+  EXPECT_EQ(wf.role, SpanRole::kAgent);
+  EXPECT_EQ(wf.input, "refund?");
+  EXPECT_EQ(wf.output, "yes");
+  EXPECT_EQ(wf.user_id, "u3");
+  auto tool = ReadSpan(Span({{"traceloop.span.kind", "tool"},
+                             {"traceloop.entity.name", "refund"},
+                             {"traceloop.entity.input", "{\"id\":1}"},
+                             {"traceloop.entity.output", "done"}}));
+  EXPECT_EQ(tool.tool->name, "refund");
+  EXPECT_EQ(tool.tool->result, "done");
+}
+
+TEST(Similarity, MinHashEstimatesJaccard) {
+  std::string a, b;
+  for (int i = 0; i < 300; ++i) a += "w" + std::to_string(i) + " ";
+  for (int i = 30; i < 330; ++i) b += "w" + std::to_string(i) + " ";
+  auto sa = Shingles(a), sb = Shingles(b);
+  double exact = ExactJaccard(sa, sb);
+  double est = EstimateJaccard(MinHash(sa), MinHash(sb));
+  EXPECT_NEAR(est, exact, 0.15);
+  EXPECT_EQ(LshKeys(MinHash(sa)), LshKeys(MinHash(Shingles(a))));
+  EXPECT_EQ(SignatureFromHex(SignatureToHex(MinHash(sa))), MinHash(sa));
+  EXPECT_EQ(FtsAnyQuery("Refund \"please\" now OR never", 3),
+            "\"refund\" OR \"please\" OR \"never\"");
+}
+
+}  // namespace
+}  // namespace firebreak::traces
