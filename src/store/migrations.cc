@@ -184,6 +184,7 @@ CREATE TRIGGER memory_fts_update AFTER UPDATE OF text ON memory_records BEGIN
   INSERT INTO memory_fts (memory_fts, rowid, text) VALUES ('delete', old.id, old.text);
   INSERT INTO memory_fts (rowid, text) VALUES (new.id, new.text);
 END;
+)sql",
       // 4: traces (assembled runs), their raw spans, full-text index, LSH buckets, flags.
       R"sql(
 CREATE TABLE traces (
