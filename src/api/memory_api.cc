@@ -304,7 +304,7 @@ void RegisterMemory(http::Router& r, const Deps& d) {
                             {"quarantine", QuarantineJson(result->quarantine)}});
   }));
 
-  r.Add("POST", "/api/v1/memory/{agent}/purge", Guard(tok, Role::kResponder, [&mem](const Request& req, const Principal& p) {
+  r.Add("POST", "/api/v1/memory/{agent}/purge", Guard(tok, Role::kAdmin, [&mem](const Request& req, const Principal& p) {
     auto body = http::ParseJsonObject(req.body);
     if (!body.ok()) return http::Error(body.status());
     PurgeRequest pr;

@@ -19,7 +19,7 @@ struct Settings {
   std::string data_dir = "./firebreak-data";
   std::string store;  // empty: sqlite:<data_dir>/firebreak.db
   int workers = 2;
-  int64_t max_body_bytes = 4 << 20;
+  int64_t max_body_bytes = 16 << 20;  // an OTLP batch of 512 spans of GenAI text fits
   std::string log_level = "info";   // trace, debug, info, warn, error
   std::string log_format = "text";  // text or json
   bool synchronous_full = false;    // fsync every commit (survives power loss, slower)

@@ -24,7 +24,7 @@ struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 7070;  // 0: any free port
   int threads = 2;
-  size_t max_body_bytes = 4 << 20;
+  size_t max_body_bytes = 16 << 20;
   size_t max_header_bytes = 16 << 10;
   std::chrono::seconds idle_timeout{60};
   // How often an open event stream gets a comment line, so that proxies keep it open.

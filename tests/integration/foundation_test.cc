@@ -183,7 +183,7 @@ TEST(Foundation, BadInputGetsAClearErrorAndChangesNothing) {
   EXPECT_EQ(garbage.rfind("HTTP/1.1 400", 0), 0u) << garbage;
   EXPECT_NE(garbage.find("\"invalid_argument\""), std::string::npos);
   // A body over the limit: 413 before it is read.
-  HttpResult huge = server.Call("POST", "/api/v1/incidents", std::string(5 << 20, 'x'));
+  HttpResult huge = server.Call("POST", "/api/v1/incidents", std::string(17 << 20, 'x'));
   EXPECT_EQ(huge.status, 413);
   EXPECT_EQ(huge.json["error"]["code"], "too_large");
 

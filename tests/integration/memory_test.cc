@@ -148,8 +148,12 @@ TEST_F(MemoryIntegration, QuarantineWindowTaintRestorePurge) {
   ASSERT_EQ(again.exit_code, 0) << again.err;
   int64_t qid2 = Json::parse(again.out)["quarantine_id"];
   EXPECT_EQ(Visible(), clean);
-  CommandResult purge = server_.Cli({"memory", "purge", "bot", "--quarantine", std::to_string(qid2)},
-                                    &responder_);
+  // Purging deletes for good: a responder may not, an admin may.
+  CommandResult refused = server_.Cli({"memory", "purge", "bot", "--quarantine", std::to_string(qid2)},
+                                      &responder_);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("needs admin"), std::string::npos) << refused.err;
+  CommandResult purge = server_.Cli({"memory", "purge", "bot", "--quarantine", std::to_string(qid2)});
   ASSERT_EQ(purge.exit_code, 0) << purge.err;
   EXPECT_NE(purge.out.find("5 records purged"), std::string::npos) << purge.out;
   EXPECT_EQ(Visible(), clean);
