@@ -25,14 +25,7 @@ std::optional<int64_t> ParseInt(std::string_view text) {
 StatusOr<ChangeRequest> ChangeRequestFrom(const Json& body) {
   ChangeRequest req;
   FB_ASSIGN_OR_RETURN(req.reason, StringField(body, "reason", false));
-  auto inc = body.find("incident");
-  if (inc != body.end() && !inc->is_null()) {
-    std::optional<int64_t> id;
-    if (inc->is_string()) id = ParseIncidentId(inc->get<std::string>());
-    if (inc->is_number_integer() && inc->get<int64_t>() > 0) id = inc->get<int64_t>();
-    if (!id) return InvalidArgument("'incident' must be an incident id such as INC-42");
-    req.incident_id = id;
-  }
+  FB_ASSIGN_OR_RETURN(req.incident_id, IncidentField(body));
   auto force = body.find("force");
   if (force != body.end() && !force->is_null()) {
     if (!force->is_boolean()) return InvalidArgument("'force' must be true or false");

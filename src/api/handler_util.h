@@ -3,9 +3,11 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "auth/auth.h"
+#include "common/clock.h"
 #include "http/router.h"
 #include "incidents/incident_service.h"
 
@@ -37,6 +39,27 @@ inline StatusOr<std::string> StringField(const Json& body, const char* name, boo
   }
   if (!it->is_string()) return InvalidArgument(std::string("'") + name + "' must be a string");
   return it->get<std::string>();
+}
+
+// Reads an optional RFC 3339 time field; kInvalidArgument when present and not a time.
+inline StatusOr<std::optional<TimeMs>> TimeField(const Json& body, const char* name) {
+  FB_ASSIGN_OR_RETURN(std::string text, StringField(body, name, false));
+  if (text.empty()) return std::optional<TimeMs>();
+  auto t = ParseTime(text);
+  if (!t) return InvalidArgument(std::string("'") + name + "' must be an RFC 3339 time");
+  return std::optional<TimeMs>(*t);
+}
+
+// Reads the optional "incident" field ("INC-42", "42" or 42). A malformed id is
+// kInvalidArgument; whether the incident exists is the domain's check (kNotFound).
+inline StatusOr<std::optional<int64_t>> IncidentField(const Json& body) {
+  auto it = body.find("incident");
+  if (it == body.end() || it->is_null()) return std::optional<int64_t>();
+  std::optional<int64_t> id;
+  if (it->is_string()) id = ParseIncidentId(it->get<std::string>());
+  if (it->is_number_integer() && it->get<int64_t>() > 0) id = it->get<int64_t>();
+  if (!id) return InvalidArgument("'incident' must be an incident id such as INC-42");
+  return id;
 }
 
 inline StatusOr<int64_t> IncidentIdParam(const Request& req) {

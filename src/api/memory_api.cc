@@ -51,22 +51,6 @@ StatusOr<std::vector<std::string>> StringArray(const Json& body, const char* nam
   return out;
 }
 
-StatusOr<std::optional<TimeMs>> TimeField(const Json& body, const char* name) {
-  FB_ASSIGN_OR_RETURN(std::string text, StringField(body, name, false));
-  if (text.empty()) return std::optional<TimeMs>();
-  auto t = ParseTime(text);
-  if (!t) return InvalidArgument(std::string("'") + name + "' must be an RFC 3339 time");
-  return std::optional<TimeMs>(*t);
-}
-
-StatusOr<std::optional<int64_t>> IncidentField(const Json& body) {
-  FB_ASSIGN_OR_RETURN(std::string text, StringField(body, "incident", false));
-  if (text.empty()) return std::optional<int64_t>();
-  auto id = ParseIncidentId(text);
-  if (!id) return NotFound("no incident '" + text + "' (ids look like INC-42)");
-  return std::optional<int64_t>(*id);
-}
-
 StatusOr<MemoryWrite> ParseWrite(const Json& j, const Json& request) {
   if (!j.is_object()) return InvalidArgument("each record must be an object");
   MemoryWrite w;

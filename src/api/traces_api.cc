@@ -268,30 +268,22 @@ void RegisterTraces(http::Router& r, const Deps& d) {
           auto reason = StringField(*body, "reason", true);
           auto agent = StringField(*body, "agent", false);
           auto version = StringField(*body, "version", false);
-          auto from = StringField(*body, "from", false);
-          auto to = StringField(*body, "to", false);
-          auto incident = StringField(*body, "incident", false);
-          for (const auto* f : {&flag, &reason, &agent, &version, &from, &to, &incident}) {
+          for (const auto* f : {&flag, &reason, &agent, &version}) {
             if (!f->ok()) return http::Error(f->status());
           }
+          auto from = TimeField(*body, "from");
+          if (!from.ok()) return http::Error(from.status());
+          auto to = TimeField(*body, "to");
+          if (!to.ok()) return http::Error(to.status());
+          auto incident = IncidentField(*body);
+          if (!incident.ok()) return http::Error(incident.status());
           fr.flag = *flag;
           fr.reason = *reason;
           fr.agent = *agent;
           fr.version = *version;
-          for (auto [text, out, name] :
-               {std::tuple{&*from, &fr.from, "from"}, std::tuple{&*to, &fr.to, "to"}}) {
-            if (text->empty()) continue;
-            auto t = ParseTime(*text);
-            if (!t)
-              return http::Error(
-                  InvalidArgument(std::string("'") + name + "' must be an RFC 3339 time"));
-            *out = *t;
-          }
-          if (!incident->empty()) {
-            auto id = ParseIncidentId(*incident);
-            if (!id) return http::Error(InvalidArgument("'incident' must look like INC-42"));
-            fr.incident_id = *id;
-          }
+          fr.from = *from;
+          fr.to = *to;
+          fr.incident_id = *incident;
           if (auto it = body->find("hashes"); it != body->end() && !it->is_null()) {
             if (!it->is_array())
               return http::Error(InvalidArgument("'hashes' must be an array of strings"));
