@@ -20,7 +20,7 @@ StatusOr<EventRecord> EventLog::Append(Txn& txn, const NewEvent& event) const {
   e.seq = last ? last->seq + 1 : 1;
   e.incident_id = event.incident_id;
   // Keep the timeline monotonic even if the wall clock steps back.
-  e.at = std::max(clock_.NowMs(), last ? last->at : 0);
+  e.at = std::max(event.at.value_or(clock_.NowMs()), last ? last->at : 0);
   e.actor = event.actor;
   e.kind = event.kind;
   e.details_json = event.details.dump();

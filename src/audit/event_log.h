@@ -22,6 +22,9 @@ struct NewEvent {
   std::string actor;                   // token name, or "rule:<name>" / "system"
   std::string kind;                    // e.g. "incident.declared", "token.created"
   nlohmann::json details = nlohmann::json::object();
+  // When it happened, if the caller already stamped the change it records (so the record and
+  // its event show one time); otherwise the log's clock. Never earlier than the previous event.
+  std::optional<TimeMs> at = std::nullopt;
 };
 
 struct ChainReport {

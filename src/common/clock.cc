@@ -1,6 +1,7 @@
 #include "common/clock.h"
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 
@@ -103,7 +104,10 @@ std::optional<TimeMs> ParseTime(std::string_view s) {
 }
 
 std::string FormatDuration(int64_t ms) {
-  if (ms < 0) return "-" + FormatDuration(-ms);
+  if (ms < 0) {
+    std::string out = "-";
+    return out.append(FormatDuration(ms == INT64_MIN ? INT64_MAX : -ms));
+  }
   char buf[32];
   if (ms < 1000) {
     std::snprintf(buf, sizeof(buf), "%lldms", static_cast<long long>(ms));

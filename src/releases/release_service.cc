@@ -152,7 +152,7 @@ StatusOr<ChangeResult> ReleaseService::Change(const std::string& actor, const st
       if (!out.pulled_version.empty()) details["pulled"] = out.pulled_version;
       if (req.force) details["forced"] = true;
       FB_RETURN_IF_ERROR(
-          log_.Append(txn, {req.incident_id, actor, EventKind(action), details}).status());
+          log_.Append(txn, {req.incident_id, actor, EventKind(action), details, now}).status());
     }
     FB_ASSIGN_OR_RETURN(out.runtime, LoadRuntimeState(txn, a));
     return Status::Ok();
