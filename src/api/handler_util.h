@@ -62,6 +62,20 @@ inline StatusOr<std::optional<int64_t>> IncidentField(const Json& body) {
   return id;
 }
 
+// Reads an optional integer query parameter in lo..hi; `fallback` when absent.
+inline StatusOr<int> IntParam(const Request& req, const std::string& name, int fallback, int lo, int hi) {
+  std::string v = req.Query(name);
+  if (v.empty()) return fallback;
+  try {
+    size_t used = 0;
+    int n = std::stoi(v, &used);
+    if (used == v.size() && n >= lo && n <= hi) return n;
+  } catch (const std::exception&) {
+  }
+  return InvalidArgument("'" + name + "' must be a whole number in " + std::to_string(lo) + ".." +
+                         std::to_string(hi));
+}
+
 inline StatusOr<int64_t> IncidentIdParam(const Request& req) {
   const std::string& raw = req.params.at("id");
   auto id = ParseIncidentId(raw);

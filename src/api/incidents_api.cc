@@ -67,16 +67,14 @@ void RegisterIncidents(http::Router& r, const Deps& d) {
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
-    try {
-      q.limit = std::stoi(req.Query("limit", "50"));
-      std::string cursor = req.Query("cursor");
-      if (!cursor.empty()) {
-        auto id = ParseIncidentId(cursor);
-        if (!id) return http::Error(InvalidArgument("bad 'cursor'"));
-        q.before_id = *id;
-      }
-    } catch (const std::exception&) {
-      return http::Error(InvalidArgument("'limit' must be a number"));
+    auto limit = IntParam(req, "limit", 50, 1, 1000);
+    if (!limit.ok()) return http::Error(limit.status());
+    q.limit = *limit;
+    std::string cursor = req.Query("cursor");
+    if (!cursor.empty()) {
+      auto id = ParseIncidentId(cursor);
+      if (!id) return http::Error(InvalidArgument("bad 'cursor'"));
+      q.before_id = *id;
     }
     auto list = inc.List(q);
     if (!list.ok()) return http::Error(list.status());

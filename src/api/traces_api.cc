@@ -80,19 +80,6 @@ StatusOr<std::optional<TimeMs>> TimeParam(const Request& req, const std::string&
   return std::optional<TimeMs>(*t);
 }
 
-StatusOr<int> IntParam(const Request& req, const std::string& name, int fallback, int lo, int hi) {
-  std::string v = req.Query(name);
-  if (v.empty()) return fallback;
-  try {
-    size_t used = 0;
-    int n = std::stoi(v, &used);
-    if (used == v.size() && n >= lo && n <= hi) return n;
-  } catch (const std::exception&) {
-  }
-  return InvalidArgument("'" + name + "' must be a whole number in " + std::to_string(lo) + ".." +
-                         std::to_string(hi));
-}
-
 // Answers an OTLP request that failed: protobuf requests get a google.rpc.Status body,
 // JSON requests the API's JSON error; the HTTP status comes from http::Error either way.
 Response OtlpError(const Status& s, OtlpEncoding encoding) {
