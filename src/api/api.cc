@@ -11,6 +11,7 @@ void RegisterRoutes(http::Router& router, const Deps& deps) {
   RegisterAgents(router, deps);
   RegisterMemory(router, deps);
   RegisterTraces(router, deps);
+  RegisterSignals(router, deps);
 }
 
 }  // namespace firebreak::api

@@ -14,7 +14,10 @@
 #include "http/router.h"
 #include "incidents/incident_service.h"
 #include "memory/memory_service.h"
+#include "paging/pager.h"
 #include "releases/release_service.h"
+#include "signals/detection.h"
+#include "signals/signal_service.h"
 #include "store/store.h"
 #include "traces/trace_service.h"
 
@@ -28,6 +31,9 @@ struct Deps {
   ReleaseService& releases;
   MemoryService& memory;
   traces::TraceService& traces;
+  SignalService& signals;
+  DetectionPipeline& detection;
+  paging::Pager& pager;
   http::HttpMetrics& metrics;
   const Clock& clock;
   std::string version;

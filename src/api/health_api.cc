@@ -1,6 +1,8 @@
 // GET /healthz and GET /metrics.
 #include "api/routes.h"
 
+#include <sstream>
+
 #include "api/handler_util.h"
 
 namespace firebreak::api {
@@ -30,6 +32,21 @@ void RegisterHealth(http::Router& r, const Deps& d) {
           "counter", st.failed_write_transactions);
     gauge("firebreak_store_read_transactions_total", "Read transactions.", "counter",
           st.read_transactions);
+    DetectionStats ds = d.detection.Stats();
+    auto metric = [&](const char* name, const char* help, double v) {
+      std::ostringstream line;
+      line << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
+           << name << " " << v << "\n";
+      res.body += line.str();
+    };
+    metric("firebreak_detector_traces_total", "Traces inspected by the detectors.",
+           static_cast<double>(ds.traces));
+    metric("firebreak_detector_scanned_bytes_total", "Bytes of text scanned for personal data.",
+           static_cast<double>(ds.bytes_scanned));
+    metric("firebreak_detector_scan_seconds_total", "Time spent scanning for personal data.",
+           static_cast<double>(ds.scan_ns) / 1e9);
+    metric("firebreak_detector_signals_total", "Signals recorded by the detectors.",
+           static_cast<double>(ds.signals));
     return res;
   }));
 }

@@ -11,5 +11,6 @@ void RegisterAdmin(http::Router& r, const Deps& d);
 void RegisterAgents(http::Router& r, const Deps& d);
 void RegisterMemory(http::Router& r, const Deps& d);
 void RegisterTraces(http::Router& r, const Deps& d);
+void RegisterSignals(http::Router& r, const Deps& d);
 
 }  // namespace firebreak::api

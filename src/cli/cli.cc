@@ -53,6 +53,7 @@ int Main(int argc, char** argv, const ServeFn& serve) {
   AddAgentCommands(app, ctx, action);
   AddMemoryCommands(app, ctx, action);
   AddTraceCommands(app, ctx, action);
+  AddSignalCommands(app, ctx, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -16,5 +16,7 @@ void AddAdminCommands(CLI::App& app, Context& ctx, Action& action);
 void AddAgentCommands(CLI::App& app, Context& ctx, Action& action);
 void AddMemoryCommands(CLI::App& app, Context& ctx, Action& action);
 void AddTraceCommands(CLI::App& app, Context& ctx, Action& action);
+// Needs the incident verbs first (adds `incident page`).
+void AddSignalCommands(CLI::App& app, Context& ctx, Action& action);
 
 }  // namespace firebreak::cli

@@ -17,12 +17,16 @@
 #include "audit/event_log.h"
 #include "auth/auth.h"
 #include "common/clock.h"
+#include "config/policy.h"
 #include "config/settings.h"
 #include "http/server.h"
 #include "incidents/incident_service.h"
 #include "memory/memory_service.h"
+#include "paging/pager.h"
 #include "releases/release_service.h"
 #include "releases/runtime_hub.h"
+#include "signals/detection.h"
+#include "signals/signal_service.h"
 #include "store/store.h"
 #include "traces/retention.h"
 #include "traces/trace_service.h"
@@ -140,6 +144,20 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   trace_options.retention_days = s.retention_days;
   traces::TraceService trace_service(**store, log, clock, trace_options);
 
+  // Detection and paging: signals open incidents; classified incidents page.
+  auto policy = LoadResponsePolicy(config_path, [](const char* n) { return std::getenv(n); });
+  if (!policy.ok()) return Fail(policy.status());
+  SignalService signal_service(**store, log, incidents, clock, policy->classification);
+  auto detection = DetectionPipeline::Create(**store, signal_service, clock, policy->detect);
+  if (!detection.ok()) return Fail(detection.status());
+  trace_service.SetObserver(detection->get());
+  paging::HttpSender sender;
+  paging::Pager pager(**store, log, clock, policy->paging, sender);
+  incidents.SetObserver(&pager);
+  if (policy->paging.targets.empty()) {
+    spdlog::warn("no paging targets configured: pages are recorded on the timeline, sent nowhere");
+  }
+
   auto admin = tokens.BootstrapAdmin();
   if (!admin.ok()) return Fail(admin.status());
   if (*admin) {
@@ -152,8 +170,9 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
 
   http::HttpMetrics metrics;
   http::Router router;
-  api::Deps deps{**store,  log,           tokens,  incidents, releases, **memory,
-                 trace_service, metrics, clock, kVersion};
+  api::Deps deps{**store,        log,            tokens,      incidents, releases, **memory,
+                 trace_service, signal_service, **detection, pager,     metrics,  clock,
+                 kVersion};
   api::RegisterRoutes(router, deps);
 
   http::ServerOptions server_options;
@@ -167,6 +186,11 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   (*server)->Start();
   traces::RetentionSweeper sweeper(trace_service, std::chrono::hours(1));
   sweeper.Start();
+  // Traces acknowledged just before a crash may not have been inspected: look again.
+  if (Status warmed = (*detection)->Warm(10 * 60'000); !warmed.ok()) {
+    spdlog::error("detectors: warm-up: {}", warmed.message());
+  }
+  pager.Start();
   std::string host = s.listen_address.find(':') != std::string::npos ? "[" + s.listen_address + "]"
                                                                       : s.listen_address;
   std::cout << "firebreak listening on http://" << host << ":" << (*server)->port() << std::endl;
@@ -179,6 +203,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
                sig == SIGTERM ? "SIGTERM" : "SIGINT", s.shutdown_grace_seconds);
   (*server)->Shutdown(std::chrono::seconds(s.shutdown_grace_seconds));
   sweeper.Stop();
+  pager.Stop();
   Status closed = (*store)->Close();
   if (!closed.ok()) return Fail(closed);
   spdlog::info("stopped cleanly");

@@ -52,6 +52,16 @@ std::optional<int64_t> ParseIncidentId(std::string_view text) {
 
 StatusOr<IncidentRecord> IncidentService::Declare(const std::string& actor,
                                                   const DeclareRequest& req) {
+  IncidentRecord rec;
+  FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
+    FB_ASSIGN_OR_RETURN(rec, DeclareIn(txn, actor, req));
+    return Status::Ok();
+  }));
+  return rec;
+}
+
+StatusOr<IncidentRecord> IncidentService::DeclareIn(Txn& txn, const std::string& actor,
+                                                    const DeclareRequest& req) {
   FB_RETURN_IF_ERROR(CheckText("title", req.title, kMaxTitle, true));
   FB_RETURN_IF_ERROR(CheckAgentName(req.agent));
   FB_RETURN_IF_ERROR(CheckText("commander", req.commander, kMaxAgent, false));
@@ -65,29 +75,29 @@ StatusOr<IncidentRecord> IncidentService::Declare(const std::string& actor,
   rec.state = std::string(StateName(IncidentState::kDetected));
   rec.commander = req.commander;
   rec.created_by = actor;
-  Status s = store_.Write([&](Txn& txn) -> Status {
-    TimeMs now = clock_.NowMs();
-    rec.detected_at = rec.created_at = rec.updated_at = now;
-    if (req.severity) {
-      rec.severity = static_cast<int>(*req.severity);
-      rec.state = std::string(StateName(IncidentState::kTriaged));
-      rec.classified_at = now;
-      rec.classified_by = actor;
-      rec.classification_reason = req.reason;
-    }
-    FB_ASSIGN_OR_RETURN(rec.id, txn.incidents().Insert(rec));
-    nlohmann::json details = {{"title", rec.title}, {"agent", rec.agent}};
-    if (!rec.commander.empty()) details["commander"] = rec.commander;
-    FB_RETURN_IF_ERROR(log_.Append(txn, {rec.id, actor, "incident.declared", details}).status());
-    if (req.severity) {
-      nlohmann::json c = {{"severity", SeverityName(*req.severity)},
-                          {"reason", req.reason},
-                          {"time_to_classify_ms", 0}};
-      FB_RETURN_IF_ERROR(log_.Append(txn, {rec.id, actor, "incident.classified", c}).status());
-    }
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
+  rec.signals_json = req.signals_json;
+  TimeMs now = clock_.NowMs();
+  rec.created_at = rec.updated_at = now;
+  rec.detected_at = std::min(req.detected_at.value_or(now), now);
+  if (req.severity) {
+    rec.severity = static_cast<int>(*req.severity);
+    rec.state = std::string(StateName(IncidentState::kTriaged));
+    rec.classified_at = now;
+    rec.classified_by = actor;
+    rec.classification_reason = req.reason;
+  }
+  FB_ASSIGN_OR_RETURN(rec.id, txn.incidents().Insert(rec));
+  nlohmann::json details = {{"title", rec.title}, {"agent", rec.agent}};
+  if (!rec.commander.empty()) details["commander"] = rec.commander;
+  if (rec.detected_at != now) details["detected_at"] = FormatTime(rec.detected_at);
+  FB_RETURN_IF_ERROR(log_.Append(txn, {rec.id, actor, "incident.declared", details}).status());
+  if (req.severity) {
+    nlohmann::json c = {{"severity", SeverityName(*req.severity)},
+                        {"reason", req.reason},
+                        {"time_to_classify_ms", now - rec.detected_at}};
+    FB_RETURN_IF_ERROR(log_.Append(txn, {rec.id, actor, "incident.classified", c}).status());
+  }
+  if (observer_) FB_RETURN_IF_ERROR(observer_->OnIncidentChanged(txn, IncidentRecord{}, rec, actor));
   return rec;
 }
 
@@ -113,23 +123,42 @@ StatusOr<std::vector<IncidentRecord>> IncidentService::List(const IncidentQuery&
   return out;
 }
 
-StatusOr<IncidentRecord> IncidentService::Mutate(
-    int64_t id, const std::function<Status(Txn&, IncidentRecord&)>& change) {
+StatusOr<IncidentRecord> IncidentService::Mutate(int64_t id, const std::string& actor,
+                                                 const Change& change) {
   IncidentRecord rec;
   FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
-    FB_ASSIGN_OR_RETURN(rec, txn.incidents().Get(id));
-    FB_RETURN_IF_ERROR(change(txn, rec));
-    rec.updated_at = clock_.NowMs();
-    return txn.incidents().Update(rec);
+    FB_ASSIGN_OR_RETURN(rec, MutateIn(txn, id, actor, change));
+    return Status::Ok();
   }));
+  return rec;
+}
+
+StatusOr<IncidentRecord> IncidentService::MutateIn(Txn& txn, int64_t id, const std::string& actor,
+                                                   const Change& change) {
+  FB_ASSIGN_OR_RETURN(IncidentRecord before, txn.incidents().Get(id));
+  IncidentRecord rec = before;
+  FB_RETURN_IF_ERROR(change(txn, rec));
+  rec.updated_at = clock_.NowMs();
+  FB_RETURN_IF_ERROR(txn.incidents().Update(rec));
+  if (observer_) FB_RETURN_IF_ERROR(observer_->OnIncidentChanged(txn, before, rec, actor));
   return rec;
 }
 
 StatusOr<IncidentRecord> IncidentService::Classify(const std::string& actor, int64_t id,
                                                    Severity severity, const std::string& reason) {
+  IncidentRecord rec;
+  FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
+    FB_ASSIGN_OR_RETURN(rec, ClassifyIn(txn, actor, id, severity, reason));
+    return Status::Ok();
+  }));
+  return rec;
+}
+
+StatusOr<IncidentRecord> IncidentService::ClassifyIn(Txn& txn, const std::string& actor, int64_t id,
+                                                     Severity severity, const std::string& reason) {
   if (severity == Severity::kUnclassified) return InvalidArgument("'severity' must be SEV-1..SEV-4");
   FB_RETURN_IF_ERROR(CheckText("reason", reason, kMaxReason, true));
-  return Mutate(id, [&](Txn& txn, IncidentRecord& rec) -> Status {
+  return MutateIn(txn, id, actor, [&](Txn& txn, IncidentRecord& rec) -> Status {
     IncidentState state = StateOf(rec);
     if (state == IncidentState::kClosed) {
       return Conflict(IncidentName(id) + " is closed; its severity can no longer change");
@@ -155,7 +184,7 @@ StatusOr<IncidentRecord> IncidentService::Classify(const std::string& actor, int
 }
 
 StatusOr<IncidentRecord> IncidentService::Acknowledge(const std::string& actor, int64_t id) {
-  return Mutate(id, [&](Txn& txn, IncidentRecord& rec) -> Status {
+  return Mutate(id, actor, [&](Txn& txn, IncidentRecord& rec) -> Status {
     if (!IsOpen(StateOf(rec))) {
       return Conflict(IncidentName(id) + " is " + rec.state + "; there is nothing to acknowledge");
     }
@@ -177,7 +206,7 @@ StatusOr<IncidentRecord> IncidentService::Acknowledge(const std::string& actor, 
 StatusOr<IncidentRecord> IncidentService::Transition(const std::string& actor, int64_t id,
                                                      IncidentState to, const std::string& reason) {
   FB_RETURN_IF_ERROR(CheckText("reason", reason, kMaxReason, false));
-  return Mutate(id, [&](Txn& txn, IncidentRecord& rec) -> Status {
+  return Mutate(id, actor, [&](Txn& txn, IncidentRecord& rec) -> Status {
     IncidentState from = StateOf(rec);
     Status legal = CheckTransition(from, to);
     if (!legal.ok()) return Status(legal.code(), IncidentName(id) + ": " + legal.message());

@@ -24,6 +24,18 @@ struct DeclareRequest {
   std::optional<Severity> severity;  // classify at once when given (then `reason` is required)
   std::string reason;
   std::string commander;
+  std::optional<TimeMs> detected_at;  // when a detector saw it; default: now (never later)
+  std::string signals_json = "[]";    // ids of the signals that opened it
+};
+
+// Told of every change to an incident inside the write transaction that makes it, so what it
+// does (paging, notifications) commits or rolls back together with the change. `before` has
+// id 0 for a new incident. An error rolls the change back.
+class IncidentObserver {
+ public:
+  virtual ~IncidentObserver() = default;
+  virtual Status OnIncidentChanged(Txn& txn, const IncidentRecord& before,
+                                   const IncidentRecord& after, const std::string& actor) = 0;
 };
 
 // Returns "INC-42" for 42.
@@ -37,8 +49,13 @@ class IncidentService {
   IncidentService(Store& store, const EventLog& log, const Clock& clock)
       : store_(store), log_(log), clock_(clock) {}
 
+  // Sets the one observer (wiring, before serving); nullptr: none.
+  void SetObserver(IncidentObserver* observer) { observer_ = observer; }
+
   // Creates an incident in state `detected` (or `triaged` when a severity is given).
   StatusOr<IncidentRecord> Declare(const std::string& actor, const DeclareRequest& req);
+  // The same inside the caller's write transaction.
+  StatusOr<IncidentRecord> DeclareIn(Txn& txn, const std::string& actor, const DeclareRequest& req);
 
   StatusOr<IncidentRecord> Get(int64_t id);
   StatusOr<std::vector<IncidentRecord>> List(const IncidentQuery& query);
@@ -47,6 +64,9 @@ class IncidentService {
   // `triaged` and fixes classified_at (the time to classify); later ones reclassify.
   StatusOr<IncidentRecord> Classify(const std::string& actor, int64_t id, Severity severity,
                                     const std::string& reason);
+  // The same inside the caller's write transaction.
+  StatusOr<IncidentRecord> ClassifyIn(Txn& txn, const std::string& actor, int64_t id,
+                                      Severity severity, const std::string& reason);
 
   // Records that a responder took the incident; the first to acknowledge becomes commander
   // unless one is set. kConflict when already acknowledged or no longer open.
@@ -63,13 +83,17 @@ class IncidentService {
   StatusOr<std::vector<EventRecord>> Timeline(int64_t id);
 
  private:
+  using Change = std::function<Status(Txn&, IncidentRecord&)>;
   // Runs `change` on the stored incident inside one write transaction and stores the result.
-  StatusOr<IncidentRecord> Mutate(int64_t id,
-                                  const std::function<Status(Txn&, IncidentRecord&)>& change);
+  StatusOr<IncidentRecord> Mutate(int64_t id, const std::string& actor, const Change& change);
+  // The same inside the caller's transaction; tells the observer.
+  StatusOr<IncidentRecord> MutateIn(Txn& txn, int64_t id, const std::string& actor,
+                                    const Change& change);
 
   Store& store_;
   const EventLog& log_;
   const Clock& clock_;
+  IncidentObserver* observer_ = nullptr;
 };
 
 }  // namespace firebreak

@@ -253,6 +253,80 @@ CREATE TABLE trace_flags (
 CREATE INDEX trace_flags_by_trace ON trace_flags (trace_row);
 CREATE INDEX trace_flags_by_incident ON trace_flags (incident_id) WHERE incident_id IS NOT NULL;
 )sql",
+      // 5: detection and paging: signals, scores, timers and the delivery outbox.
+      R"sql(
+CREATE TABLE signals (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  source TEXT NOT NULL,
+  agent TEXT NOT NULL DEFAULT '',
+  version TEXT NOT NULL DEFAULT '',
+  category TEXT NOT NULL DEFAULT '',
+  evidence TEXT NOT NULL DEFAULT '[]',
+  measured TEXT NOT NULL DEFAULT '{}',
+  suggested_severity INTEGER NOT NULL DEFAULT 0,
+  severity INTEGER NOT NULL DEFAULT 0,
+  reason TEXT NOT NULL DEFAULT '',
+  rule TEXT NOT NULL DEFAULT '',
+  rule_reason TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT 'firing',
+  fingerprint TEXT NOT NULL DEFAULT '',
+  incident_id INTEGER,
+  detected_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX signals_by_fingerprint ON signals (fingerprint) WHERE fingerprint != '';
+CREATE INDEX signals_by_agent ON signals (agent, id);
+CREATE INDEX signals_by_incident ON signals (incident_id) WHERE incident_id IS NOT NULL;
+
+CREATE TABLE scores (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  trace_id TEXT NOT NULL,
+  agent TEXT NOT NULL DEFAULT '',
+  category TEXT NOT NULL DEFAULT '',
+  name TEXT NOT NULL,
+  value REAL,
+  negative_feedback INTEGER,
+  actor TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE INDEX scores_by_time ON scores (at);
+
+CREATE TABLE timers (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  incident_id INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  step INTEGER NOT NULL DEFAULT 0,
+  due_at INTEGER NOT NULL,
+  note TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  fired_at INTEGER,
+  cancelled_at INTEGER
+);
+CREATE INDEX timers_pending ON timers (due_at) WHERE fired_at IS NULL AND cancelled_at IS NULL;
+CREATE INDEX timers_by_incident ON timers (incident_id);
+
+CREATE TABLE deliveries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  incident_id INTEGER,
+  target TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  action TEXT NOT NULL,
+  dedup_key TEXT NOT NULL UNIQUE,
+  content TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  lease_until INTEGER NOT NULL DEFAULT 0,
+  last_http_status INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  delivered_at INTEGER
+);
+CREATE INDEX deliveries_pending ON deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_by_incident ON deliveries (incident_id);
+)sql",
   };
   return kMigrations;
 }

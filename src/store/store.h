@@ -20,7 +20,9 @@
 #include "store/events.h"
 #include "store/incidents.h"
 #include "store/memory.h"
+#include "store/paging.h"
 #include "store/releases.h"
+#include "store/signals.h"
 #include "store/tokens.h"
 #include "store/traces.h"
 
@@ -50,6 +52,8 @@ class Txn {
   virtual ReleaseRepo& releases() = 0;
   virtual MemoryRepo& memory() = 0;
   virtual TraceRepo& traces() = 0;
+  virtual SignalRepo& signals() = 0;
+  virtual PagingRepo& paging() = 0;
 };
 
 class Store {

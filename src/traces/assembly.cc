@@ -84,6 +84,7 @@ std::optional<TraceContent> Assemble(std::vector<SpanData> spans) {
         break;
     }
     for (auto& e : f.errors) t.errors.push_back(std::move(e));
+    for (auto& e : f.evaluations) t.evaluations.push_back(std::move(e));
   }
   // Usage is counted on model calls; roots of some stacks repeat the sum, so they are a
   // fallback only.

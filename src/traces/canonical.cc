@@ -30,6 +30,8 @@ std::string CanonicalForm(const TraceContent& t) {
                      {"error", c.error},
                      {"name", c.name},
                      {"result", CanonicalValue(c.result)}});
+    // Added after v1 hashes existed: present only when set, so older hashes stay the same.
+    if (!c.approved_by.empty()) tools.back()["approved_by"] = c.approved_by;
   }
   Json state = Json::array();
   for (const auto& s : t.state) state.push_back(s);

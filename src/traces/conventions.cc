@@ -282,6 +282,8 @@ ToolCall ToolOf(const SpanData& s) {
           "ai.toolCall.input", "input.value", "traceloop.entity.input"});
   t.result = FirstAttr(a, {"gen_ai.tool.call.result", "tool.result", "ai.toolCall.result",
                            "ai.toolCall.output", "output.value", "traceloop.entity.output"});
+  t.approved_by = FirstAttr(a, {"firebreak.tool.approved_by", "gen_ai.tool.approved_by",
+                               "tool.approved_by"});
   if (s.status_code == kSpanStatusError) {
     t.error = s.status_message.empty() ? "error" : s.status_message;
   } else if (std::string e = Attr(a, "error.type"); !e.empty()) {
@@ -372,6 +374,26 @@ SpanFacts ReadSpan(const SpanData& s) {
                                 "ai.usage.outputTokens", "llm.usage.completion_tokens"});
   if (s.status_code == kSpanStatusError) {
     f.errors.push_back(s.name + ": " + (s.status_message.empty() ? "error" : s.status_message));
+  }
+  // Evaluations: as span attributes, or as gen_ai.evaluation.result events.
+  auto evaluation = [](const Json& attrs) -> std::optional<Evaluation> {
+    Evaluation ev;
+    ev.name = FirstAttr(attrs, {"gen_ai.evaluation.name"});
+    ev.label = FirstAttr(attrs, {"gen_ai.evaluation.score.label", "gen_ai.evaluation.label"});
+    for (const char* key : {"gen_ai.evaluation.score.value", "gen_ai.evaluation.score"}) {
+      auto it = attrs.find(key);
+      if (it != attrs.end() && it->is_number()) ev.score = it->get<double>();
+      if (ev.score) break;
+    }
+    if (!ev.score && ev.label.empty()) return std::nullopt;
+    return ev;
+  };
+  if (auto ev = evaluation(a)) f.evaluations.push_back(std::move(*ev));
+  for (const auto& e : s.events) {
+    if (e.value("name", "") != "gen_ai.evaluation.result") continue;
+    if (auto ev = evaluation(e.contains("attributes") ? e["attributes"] : Json::object())) {
+      f.evaluations.push_back(std::move(*ev));
+    }
   }
   for (const auto& e : s.events) {
     if (e.value("name", "") != "exception") continue;

@@ -28,6 +28,7 @@ struct SpanFacts {
   std::string agent, version, user_id, session_id, category;
   int64_t input_tokens = 0, output_tokens = 0;
   std::vector<std::string> errors;
+  std::vector<Evaluation> evaluations;
 };
 
 // Returns what the span says, by the conventions above. Never fails: unknown attributes are

@@ -60,6 +60,13 @@ nlohmann::json ContentToJson(const TraceContent& t) {
                      {"arguments", c.arguments},
                      {"result", c.result},
                      {"error", c.error}});
+    if (!c.approved_by.empty()) tools.back()["approved_by"] = c.approved_by;
+  }
+  Json evaluations = Json::array();
+  for (const auto& e : t.evaluations) {
+    Json item = {{"name", e.name}, {"label", e.label}};
+    item["score"] = e.score ? Json(*e.score) : Json(nullptr);
+    evaluations.push_back(std::move(item));
   }
   return {{"trace_id", t.trace_id},
           {"agent", t.agent},
@@ -74,6 +81,7 @@ nlohmann::json ContentToJson(const TraceContent& t) {
           {"output", t.output},
           {"tokens", {{"input", t.input_tokens}, {"output", t.output_tokens}}},
           {"errors", Strings(t.errors)},
+          {"evaluations", evaluations},
           {"started_at", FormatTime(t.started_at)},
           {"ended_at", FormatTime(t.ended_at)},
           {"duration_ms", t.ended_at - t.started_at},
@@ -119,6 +127,7 @@ StatusOr<TraceContent> ContentFromJson(const nlohmann::json& j) {
       FB_ASSIGN_OR_RETURN(call.arguments, Text(c, "arguments", cw));
       FB_ASSIGN_OR_RETURN(call.result, Text(c, "result", cw));
       FB_ASSIGN_OR_RETURN(call.error, Text(c, "error", cw));
+      FB_ASSIGN_OR_RETURN(call.approved_by, PlainString(c, "approved_by", cw));
       t.tool_calls.push_back(std::move(call));
     }
   }
@@ -128,6 +137,20 @@ StatusOr<TraceContent> ContentFromJson(const nlohmann::json& j) {
     if (!it->is_array()) return InvalidArgument(std::string(key) + " must be an array of strings");
     auto& out = std::string(key) == "state" ? t.state : t.errors;
     for (const auto& s : *it) out.push_back(s.is_string() ? s.get<std::string>() : s.dump());
+  }
+  if (auto it = j.find("evaluations"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) return InvalidArgument("evaluations must be an array");
+    for (const auto& e : *it) {
+      if (!e.is_object()) return InvalidArgument("evaluations[] must be objects");
+      Evaluation ev;
+      FB_ASSIGN_OR_RETURN(ev.name, PlainString(e, "name", "evaluations[]."));
+      FB_ASSIGN_OR_RETURN(ev.label, PlainString(e, "label", "evaluations[]."));
+      if (auto sc = e.find("score"); sc != e.end() && !sc->is_null()) {
+        if (!sc->is_number()) return InvalidArgument("evaluations[].score must be a number");
+        ev.score = sc->get<double>();
+      }
+      t.evaluations.push_back(std::move(ev));
+    }
   }
   if (auto it = j.find("tokens"); it != j.end() && !it->is_null()) {
     if (!it->is_object()) return InvalidArgument("tokens must be an object {input, output}");

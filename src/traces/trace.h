@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,15 @@ struct ToolCall {
   std::string arguments;  // as sent, usually JSON text
   std::string result;
   std::string error;  // empty when the call succeeded
+  std::string approved_by;  // who approved the call when its tool needs approval; "" for none
+};
+
+// A judgement on the run by an evaluator (gen_ai.evaluation.* or the native "evaluations").
+// Not part of the trace hash: evaluators may score a run again without changing what it did.
+struct Evaluation {
+  std::string name;
+  std::optional<double> score;  // in [0, 1] when numeric
+  std::string label;            // "pass", "fail", "negative", ...
 };
 
 struct TraceContent {
@@ -44,6 +54,7 @@ struct TraceContent {
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
   std::vector<std::string> errors;
+  std::vector<Evaluation> evaluations;
   TimeMs started_at = 0;
   TimeMs ended_at = 0;
   int64_t span_count = 0;

@@ -31,11 +31,13 @@ std::string Join(const std::vector<std::string>& parts, const std::string& sep) 
   return out;
 }
 
-// Writes (or rewrites) one assembled trace with its hash, text index, tools and LSH keys.
-StatusOr<std::string> PutTrace(Txn& txn, const TraceContent& t, TimeMs now) {
+// Writes (or rewrites) one assembled trace with its hash, text index, tools and LSH keys;
+// returns what observers are told.
+StatusOr<StoredTraceEvent> PutTrace(Txn& txn, const TraceContent& t, TimeMs now) {
   StoredTrace s = ToStored(t, now);
+  FB_ASSIGN_OR_RETURN(auto before, txn.traces().GetByTraceId(t.trace_id));
   FB_RETURN_IF_ERROR(txn.traces().Upsert(s.row, s.text, s.tools, s.lsh_keys).status());
-  return s.row.hash;
+  return StoredTraceEvent{t, s.row.hash, !before.has_value()};
 }
 
 }  // namespace
@@ -85,9 +87,11 @@ Status CheckRetentionDays(int64_t days) {
 
 StatusOr<IngestResult> TraceService::IngestSpans(const std::vector<SpanData>& spans) {
   IngestResult result;
+  std::vector<StoredTraceEvent> stored;
   TimeMs now = clock_.NowMs();
   Status s = store_.Write([&](Txn& txn) -> Status {
     result = IngestResult();
+    stored.clear();
     std::set<std::string> trace_ids;
     for (const auto& span : spans) {
       SpanRow row{span.trace_id,
@@ -114,12 +118,14 @@ StatusOr<IngestResult> TraceService::IngestSpans(const std::vector<SpanData>& sp
         result.pending_traces++;
         continue;
       }
-      FB_ASSIGN_OR_RETURN(std::string hash, PutTrace(txn, *assembled, now));
-      result.hashes.push_back(hash);
+      FB_ASSIGN_OR_RETURN(auto event, PutTrace(txn, *assembled, now));
+      result.hashes.push_back(event.hash);
+      stored.push_back(std::move(event));
     }
     return Status::Ok();
   });
   if (!s.ok()) return s;
+  if (observer_ && !stored.empty()) observer_->OnTracesStored(stored);
   return result;
 }
 
@@ -144,14 +150,18 @@ StatusOr<std::vector<std::string>> TraceService::IngestNative(const nlohmann::js
     traces.push_back(std::move(*t));
   }
   std::vector<std::string> hashes;
+  std::vector<StoredTraceEvent> stored;
   FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     hashes.clear();
+    stored.clear();
     for (const auto& t : traces) {
-      FB_ASSIGN_OR_RETURN(std::string hash, PutTrace(txn, t, now));
-      hashes.push_back(hash);
+      FB_ASSIGN_OR_RETURN(auto event, PutTrace(txn, t, now));
+      hashes.push_back(event.hash);
+      stored.push_back(std::move(event));
     }
     return Status::Ok();
   }));
+  if (observer_) observer_->OnTracesStored(stored);
   return hashes;
 }
 

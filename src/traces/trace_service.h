@@ -74,10 +74,28 @@ struct FlagResult {
   std::vector<std::string> hashes;
 };
 
+// One trace as it was just committed, for observers (the detectors).
+struct StoredTraceEvent {
+  TraceContent content;
+  std::string hash;
+  bool first_time = true;  // false when late spans re-assembled a trace stored before
+};
+
+// Told of every trace committed by an ingest call, after the commit and in the ingesting
+// thread, before the caller gets its answer. Must not throw.
+class TraceObserver {
+ public:
+  virtual ~TraceObserver() = default;
+  virtual void OnTracesStored(const std::vector<StoredTraceEvent>& traces) = 0;
+};
+
 class TraceService {
  public:
   TraceService(Store& store, const EventLog& log, const Clock& clock, TraceOptions options = {})
       : store_(store), log_(log), clock_(clock), options_(options) {}
+
+  // Sets the one observer (wiring, before serving); nullptr: none.
+  void SetObserver(TraceObserver* observer) { observer_ = observer; }
 
   // Stores the spans and (re-)assembles every trace they belong to whose root span is known.
   StatusOr<IngestResult> IngestSpans(const std::vector<SpanData>& spans);
@@ -120,6 +138,7 @@ class TraceService {
   const EventLog& log_;
   const Clock& clock_;
   const TraceOptions options_;
+  TraceObserver* observer_ = nullptr;
 };
 
 }  // namespace firebreak::traces

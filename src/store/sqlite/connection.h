@@ -74,6 +74,10 @@ class Query {
     return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
   }
   double Double(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::optional<double> OptDouble(int col) const {
+    if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_double(stmt_, col);
+  }
   std::string Text(int col) const {
     const unsigned char* p = sqlite3_column_text(stmt_, col);
     int n = sqlite3_column_bytes(stmt_, col);
@@ -83,6 +87,14 @@ class Query {
  private:
   void BindOne(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
   void BindOne(int i, int v) { sqlite3_bind_int64(stmt_, i, v); }
+  void BindOne(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+  void BindOne(int i, const std::optional<double>& v) {
+    if (v) {
+      sqlite3_bind_double(stmt_, i, *v);
+    } else {
+      sqlite3_bind_null(stmt_, i);
+    }
+  }
   void BindOne(int i, const std::string& v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }

@@ -136,18 +136,57 @@ class SqliteTraceRepo final : public TraceRepo {
   Connection& conn_;
 };
 
+class SqliteSignalRepo final : public SignalRepo {
+ public:
+  explicit SqliteSignalRepo(Connection& conn) : conn_(conn) {}
+  StatusOr<int64_t> Insert(const SignalRecord& r) override;
+  Status Update(const SignalRecord& r) override;
+  StatusOr<SignalRecord> Get(int64_t id) override;
+  StatusOr<std::optional<SignalRecord>> GetByFingerprint(const std::string& fp) override;
+  StatusOr<std::vector<SignalRecord>> List(const SignalQuery& q) override;
+  StatusOr<int64_t> InsertScore(const ScoreRecord& s) override;
+  StatusOr<std::vector<ScoreRecord>> ScoresSince(TimeMs from, int limit) override;
+
+ private:
+  Connection& conn_;
+};
+
+class SqlitePagingRepo final : public PagingRepo {
+ public:
+  explicit SqlitePagingRepo(Connection& conn) : conn_(conn) {}
+  StatusOr<int64_t> InsertTimer(const TimerRecord& t) override;
+  StatusOr<std::vector<TimerRecord>> DueTimers(TimeMs now, int limit) override;
+  StatusOr<bool> ClaimTimer(int64_t id, TimeMs now) override;
+  StatusOr<int64_t> CancelTimers(int64_t incident_id, const std::vector<std::string>& kinds,
+                                 TimeMs now) override;
+  StatusOr<std::vector<TimerRecord>> TimersOf(int64_t incident_id) override;
+  StatusOr<std::optional<TimeMs>> NextTimerDue() override;
+  StatusOr<bool> InsertDelivery(const DeliveryRecord& d) override;
+  StatusOr<DeliveryRecord> GetDelivery(int64_t id) override;
+  StatusOr<std::vector<DeliveryRecord>> ClaimDeliveries(TimeMs now, TimeMs lease_until,
+                                                        int limit) override;
+  Status UpdateDelivery(const DeliveryRecord& d) override;
+  StatusOr<std::vector<DeliveryRecord>> ListDeliveries(const DeliveryQuery& q) override;
+  StatusOr<std::optional<TimeMs>> NextDeliveryDue() override;
+
+ private:
+  Connection& conn_;
+};
+
 // The transaction object handed to Store::Write/Read callbacks.
 class SqliteTxn final : public Txn {
  public:
   explicit SqliteTxn(Connection& conn)
       : incidents_(conn), events_(conn), tokens_(conn), releases_(conn), memory_(conn),
-        traces_(conn) {}
+        traces_(conn), signals_(conn), paging_(conn) {}
   IncidentRepo& incidents() override { return incidents_; }
   EventRepo& events() override { return events_; }
   TokenRepo& tokens() override { return tokens_; }
   ReleaseRepo& releases() override { return releases_; }
   MemoryRepo& memory() override { return memory_; }
   TraceRepo& traces() override { return traces_; }
+  SignalRepo& signals() override { return signals_; }
+  PagingRepo& paging() override { return paging_; }
 
  private:
   SqliteIncidentRepo incidents_;
@@ -156,6 +195,8 @@ class SqliteTxn final : public Txn {
   SqliteReleaseRepo releases_;
   SqliteMemoryRepo memory_;
   SqliteTraceRepo traces_;
+  SqliteSignalRepo signals_;
+  SqlitePagingRepo paging_;
 };
 
 }  // namespace firebreak::sqlite

@@ -1,0 +1,30 @@
+// The response policy: how signals are classified, how the detectors judge, and whom to page
+// when, read from the [classification], [detect] and [paging] tables of the same TOML file as
+// the settings (docs/detection.md lists every key with its default). Without a file, the
+// defaults apply: the runbook's rules, every detector on, office hours Mon-Fri 09:00-17:00
+// UTC, and no paging targets (pages are recorded on the timeline, delivered nowhere).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/status.h"
+#include "paging/pager.h"
+#include "signals/detection.h"
+#include "signals/rules.h"
+
+namespace firebreak {
+
+struct ResponsePolicy {
+  ClassificationPolicy classification;
+  DetectionOptions detect;
+  paging::PagingPolicy paging;
+};
+
+// Reads the policy tables of `config_path` (empty: defaults). Secrets may be given as
+// "env:NAME" and are then read from the environment through `getenv`. kInvalidArgument names
+// the file and the bad key.
+StatusOr<ResponsePolicy> LoadResponsePolicy(const std::string& config_path,
+                                            const std::function<const char*(const char*)>& getenv);
+
+}  // namespace firebreak

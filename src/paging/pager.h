@@ -1,0 +1,135 @@
+// Pager: turns incident classifications into pages at the right hour, and delivers them
+// through the durable outbox.
+//
+// It observes incidents (incidents/incident_service.h) inside their write transactions:
+//  - SEV-1/SEV-2 get a page timer due now; when it fires, escalation step 0 is paged and an
+//    escalation timer waits for the acknowledgement; each unacknowledged timeout pages the
+//    next step, and the chain repeats `repeat` times.
+//  - SEV-3 gets a page timer due at the next business window (calendar.h): never dropped.
+//  - SEV-4 pages nobody: a backlog item due in 7 days (severity.h) with a reminder before.
+//  - An acknowledgement stops the escalation and acknowledges PagerDuty; resolving or closing
+//    cancels every timer and resolves PagerDuty.
+// Timers and deliveries are rows in the store (store/paging.h), claimed by conditional
+// updates, so a restart loses none and two servers on one store never both fire one.
+// Deliveries are sent outside any transaction by Tick(): 2xx delivered, 429/5xx/timeouts
+// retried with exponential backoff, other 4xx failed for good; each outcome that matters goes
+// on the incident's timeline. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audit/event_log.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "incidents/incident_service.h"
+#include "paging/calendar.h"
+#include "paging/payloads.h"
+#include "paging/sender.h"
+#include "store/store.h"
+
+namespace firebreak::paging {
+
+struct Target {
+  std::string name;
+  std::string type;         // pagerduty, slack or webhook
+  std::string url;          // pagerduty: the Events API v2 enqueue URL
+  std::string routing_key;  // pagerduty
+  std::string secret;       // webhook: the HMAC key
+  int timeout_ms = 10'000;
+};
+
+struct PagingPolicy {
+  std::map<std::string, Target> targets;             // by name
+  std::vector<std::vector<std::string>> escalation;  // step -> target names; step 0 pages first
+  int ack_timeout_minutes = 15;                      // before the next step is paged
+  int repeat = 1;                                    // extra rounds through the steps
+  BusinessHoursConfig business_hours;
+  std::vector<std::string> business_hours_targets;   // SEV-3; empty: escalation step 0
+  std::vector<std::string> backlog_targets;          // SEV-4 reminders; empty: none
+  int backlog_reminder_hours = 24;                   // reminder this long before the due date
+  std::string incident_url;                          // "https://fb.example/incidents/{id}"; may be empty
+  int64_t retry_base_ms = 2'000;
+  int64_t retry_max_ms = 15 * 60'000;
+  int64_t lease_ms = 60'000;                         // a sender's hold on a delivery
+};
+
+// Checks a policy: every target named exists and has what its type needs, valid calendar.
+// kInvalidArgument names the field.
+Status CheckPolicy(const PagingPolicy& policy);
+
+struct TickResult {
+  int timers_fired = 0;
+  int delivered = 0;
+  int retried = 0;
+  int failed = 0;
+};
+
+class Pager final : public IncidentObserver {
+ public:
+  // `policy` must have passed CheckPolicy.
+  Pager(Store& store, const EventLog& log, const Clock& clock, PagingPolicy policy,
+        HttpSender& sender);
+  ~Pager() override;
+
+  Status OnIncidentChanged(Txn& txn, const IncidentRecord& before, const IncidentRecord& after,
+                           const std::string& actor) override;
+
+  // A responder pages now, at any hour: the named targets, or escalation step 0.
+  // kNotFound for an unknown incident or target; kConflict when it is resolved or closed.
+  StatusOr<std::vector<DeliveryRecord>> PageNow(const std::string& actor, int64_t incident_id,
+                                                const std::vector<std::string>& targets,
+                                                const std::string& message);
+
+  // One pass: fires the timers due now, then sends the deliveries due now.
+  StatusOr<TickResult> Tick();
+
+  // Runs Tick in a background thread: when woken, when a timer or retry falls due, and at
+  // least every `poll_ms` (other servers on the same store may have queued work).
+  void Start(int64_t poll_ms = 1000);
+  void Stop();
+  // Tells the background thread there is new work.
+  void Wake();
+
+  StatusOr<std::vector<DeliveryRecord>> Deliveries(const DeliveryQuery& query);
+  StatusOr<std::vector<TimerRecord>> Timers(int64_t incident_id);
+
+  const PagingPolicy& policy() const { return policy_; }
+
+ private:
+  Status Plan(Txn& txn, const IncidentRecord& inc, const std::string& actor);
+  Status FireTimer(Txn& txn, const TimerRecord& t);
+  // Queues one delivery per target; returns the ones queued (known dedup keys are skipped).
+  StatusOr<std::vector<DeliveryRecord>> Queue(Txn& txn, const IncidentRecord& inc,
+                                              const std::vector<std::string>& targets,
+                                              const std::string& action, const std::string& key,
+                                              const std::string& headline);
+  StatusOr<PageContent> ContentOf(Txn& txn, const IncidentRecord& inc);
+  HttpPost Render(const Target& target, const DeliveryRecord& d, TimeMs now) const;
+  Status Send(DeliveryRecord d, TickResult& result);
+
+  Store& store_;
+  const EventLog& log_;
+  const Clock& clock_;
+  const PagingPolicy policy_;
+  BusinessCalendar calendar_;
+  HttpSender& sender_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool woken_ = false;
+  std::thread thread_;
+};
+
+// Returns a delivery as the API shows it.
+nlohmann::json DeliveryToJson(const DeliveryRecord& d);
+// Returns a timer as the API shows it.
+nlohmann::json TimerToJson(const TimerRecord& t);
+
+}  // namespace firebreak::paging

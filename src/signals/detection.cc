@@ -1,0 +1,336 @@
+#include "signals/detection.h"
+
+#include <chrono>
+#include <set>
+#include <spdlog/spdlog.h>
+
+namespace firebreak {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr char kActor[] = "detector";
+
+std::string KindLabel(const std::string& kind) {
+  static const std::map<std::string, std::string> kLabels = {
+      {"card", "payment card"}, {"iban", "IBAN"},        {"ssn", "US social security number"},
+      {"email", "email address"}, {"phone", "phone number"}, {"ipv4", "IP address"},
+      {"ipv6", "IP address"},   {"secret", "secret or API key"}};
+  auto it = kLabels.find(kind);
+  return it == kLabels.end() ? kind : it->second;
+}
+
+std::string Short(const std::string& hash) { return hash.substr(0, 12); }
+
+}  // namespace
+
+StatusOr<std::unique_ptr<DetectionPipeline>> DetectionPipeline::Create(
+    Store& store, SignalService& signals, const Clock& clock, const DetectionOptions& options) {
+  FB_ASSIGN_OR_RETURN(auto scanner, detect::PiiScanner::Create(options.pii));
+  return std::unique_ptr<DetectionPipeline>(
+      new DetectionPipeline(store, signals, clock, options, std::move(scanner)));
+}
+
+DetectionPipeline::DetectionPipeline(Store& store, SignalService& signals, const Clock& clock,
+                                     DetectionOptions options,
+                                     std::unique_ptr<detect::PiiScanner> scanner)
+    : store_(store), signals_(signals), clock_(clock), options_(std::move(options)),
+      scanner_(std::move(scanner)), quality_(options_.quality) {}
+
+std::optional<std::map<std::string, DetectionPipeline::ToolRule>> DetectionPipeline::ManifestTools(
+    const std::string& agent, const std::string& version) {
+  if (agent.empty() || version.empty()) return std::nullopt;
+  auto key = std::make_pair(agent, version);
+  {
+    std::lock_guard<std::mutex> lock(manifests_mu_);
+    if (auto it = manifests_.find(key); it != manifests_.end()) return it->second;
+  }
+  std::optional<std::map<std::string, ToolRule>> tools;
+  Status s = store_.Read([&](Txn& txn) -> Status {
+    auto v = txn.releases().GetVersion(agent, version);
+    if (!v.ok()) return v.status().code() == StatusCode::kNotFound ? Status::Ok() : v.status();
+    Json m = Json::parse(v->manifest_json, nullptr, false);
+    std::map<std::string, ToolRule> found;
+    if (m.is_object() && m.contains("tools") && m["tools"].is_array()) {
+      for (const auto& t : m["tools"]) {
+        if (!t.is_object()) continue;
+        found[t.value("name", "")] = {t.value("effect_class", ""), t.value("requires_approval", false)};
+      }
+    }
+    tools = std::move(found);
+    return Status::Ok();
+  });
+  if (!s.ok()) {
+    spdlog::warn("detectors: manifest of {} {}: {}", agent, version, s.message());
+    return std::nullopt;
+  }
+  // Manifests are immutable once registered: a found one is cached for good.
+  if (tools) {
+    std::lock_guard<std::mutex> lock(manifests_mu_);
+    manifests_[key] = *tools;
+  }
+  return tools;
+}
+
+detect::Observation DetectionPipeline::ObservationOf(const traces::TraceContent& t) const {
+  detect::Observation o;
+  o.at = t.started_at;
+  o.category = t.category;
+  o.error = !t.errors.empty();
+  double sum = 0;
+  int n = 0;
+  for (const auto& e : t.evaluations) {
+    if (e.score) {
+      sum += *e.score;
+      ++n;
+    }
+    if (e.label == "negative" || e.label == "thumbs_down" || e.label == "thumbs-down") {
+      o.negative_feedback = true;
+    } else if ((e.label == "positive" || e.label == "thumbs_up" || e.label == "thumbs-up") &&
+               !o.negative_feedback) {
+      o.negative_feedback = false;
+    }
+  }
+  if (n > 0) o.score = sum / n;
+  o.tool_calls = static_cast<double>(t.tool_calls.size());
+  o.response_chars = static_cast<double>(t.output.size());
+  o.refusal = detect::IsRefusal(t.output);
+  return o;
+}
+
+std::vector<NewSignal> DetectionPipeline::Findings(const traces::StoredTraceEvent& ev) {
+  const traces::TraceContent& t = ev.content;
+  std::vector<NewSignal> out;
+  auto tools = ManifestTools(t.agent, t.version);
+  auto external = [&](const std::string& tool) {
+    if (!tools) return true;  // without a manifest every tool may reach the outside
+    auto it = tools->find(tool);
+    return it == tools->end() || it->second.effect_class != "read-only";
+  };
+  std::string version_label = t.version.empty() ? "" : " " + t.version;
+
+  // Personal data.
+  auto started = std::chrono::steady_clock::now();
+  detect::ScanContext ctx{t.agent, t.user_id};
+  struct Hit {
+    std::string where;
+    detect::PiiFinding finding;
+  };
+  std::vector<Hit> hits;
+  int64_t bytes = static_cast<int64_t>(t.output.size());
+  for (auto& f : scanner_->Scan(t.output, ctx)) hits.push_back({"final response", std::move(f)});
+  for (const auto& call : t.tool_calls) {
+    if (!external(call.name)) continue;
+    bytes += static_cast<int64_t>(call.arguments.size());
+    for (auto& f : scanner_->Scan(call.arguments, ctx)) {
+      hits.push_back({"arguments of tool " + call.name, std::move(f)});
+    }
+  }
+  scan_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::steady_clock::now() - started).count();
+  bytes_ += bytes;
+  if (!hits.empty()) {
+    NewSignal s;
+    s.kind = "pii";
+    s.source = "detector:pii";
+    s.agent = t.agent;
+    s.version = t.version;
+    s.category = t.category;
+    s.evidence = {ev.hash};
+    s.fingerprint = "pii:" + t.trace_id;
+    s.suggested_severity = 1;
+    s.detected_at = clock_.NowMs();
+    Json found = Json::array();
+    std::map<std::string, int> counts;
+    for (const auto& h : hits) {
+      counts[h.finding.kind]++;
+      if (found.size() < 20) {
+        found.push_back({{"kind", h.finding.kind}, {"detail", h.finding.detail},
+                         {"where", h.where}, {"redacted", h.finding.redacted}});
+      }
+    }
+    s.measured = {{"findings", found}, {"counts", counts}, {"trace_id", t.trace_id}};
+    const Hit& first = hits.front();
+    s.reason = "Personal data: " + KindLabel(first.finding.kind) +
+               (first.finding.detail.empty() ? "" : " (" + first.finding.detail + ")") + " " +
+               first.finding.redacted + " in the " + first.where + " of trace " + Short(ev.hash) +
+               " (" + t.agent + version_label + ")";
+    if (hits.size() > 1) s.reason += ", and " + std::to_string(hits.size() - 1) + " more finding(s)";
+    out.push_back(std::move(s));
+  }
+
+  // Unauthorised actions: only judged against a registered manifest.
+  if (tools) {
+    std::vector<std::string> external_calls, internal_calls;
+    for (const auto& call : t.tool_calls) {
+      auto it = tools->find(call.name);
+      std::string why;
+      bool ext = true;
+      if (it == tools->end()) {
+        why = call.name + " (not in the manifest)";
+      } else if (it->second.requires_approval && call.approved_by.empty()) {
+        why = call.name + " (" + it->second.effect_class + ", needs approval, none given)";
+        ext = it->second.effect_class != "read-only";
+      } else {
+        continue;
+      }
+      (ext ? external_calls : internal_calls).push_back(why);
+    }
+    for (bool ext : {true, false}) {
+      const auto& calls = ext ? external_calls : internal_calls;
+      if (calls.empty()) continue;
+      NewSignal s;
+      s.kind = ext ? "action.unauthorised" : "action.internal";
+      s.source = "detector:actions";
+      s.agent = t.agent;
+      s.version = t.version;
+      s.category = t.category;
+      s.evidence = {ev.hash};
+      s.fingerprint = s.kind + ":" + t.trace_id;
+      s.suggested_severity = ext ? 1 : 3;
+      s.detected_at = clock_.NowMs();
+      s.measured = {{"calls", calls}, {"trace_id", t.trace_id}};
+      std::string list;
+      for (const auto& c : calls) list += (list.empty() ? "" : ", ") + c;
+      s.reason = std::string(ext ? "Unauthorised action" : "Action outside the manifest") + " by " +
+                 t.agent + version_label + " in trace " + Short(ev.hash) + ": " + list;
+      out.push_back(std::move(s));
+    }
+  }
+
+  // Quality and drift: each run counts once.
+  if (ev.first_time && !t.agent.empty()) {
+    auto found = quality_.Add(t.agent, ObservationOf(t));
+    for (auto& s : QualitySignals(t.agent, found, ev.hash)) out.push_back(std::move(s));
+  }
+  traces_++;
+  return out;
+}
+
+std::vector<NewSignal> DetectionPipeline::QualitySignals(
+    const std::string& agent, const std::vector<detect::QualitySignal>& found,
+    const std::string& evidence) {
+  std::vector<NewSignal> out;
+  TimeMs now = clock_.NowMs();
+  int64_t bucket = options_.quality.cooldown_ms > 0 ? now / options_.quality.cooldown_ms : now;
+  for (const auto& q : found) {
+    NewSignal s;
+    s.kind = q.kind;
+    s.source = "detector:quality";
+    s.agent = agent;
+    s.category = q.category;
+    if (!evidence.empty()) s.evidence = {evidence};
+    s.suggested_severity = q.severity;
+    s.reason = q.reason;
+    s.measured = {{"metric", q.metric}, {"baseline", q.baseline}, {"current", q.current},
+                  {"samples", q.samples}};
+    s.fingerprint = q.kind + ":" + agent + ":" + q.category + ":" + q.metric + ":" +
+                    std::to_string(bucket);
+    s.detected_at = now;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+StatusOr<std::vector<SignalOutcome>> DetectionPipeline::Inspect(
+    const std::vector<traces::StoredTraceEvent>& traces) {
+  std::vector<NewSignal> all;
+  for (const auto& ev : traces) {
+    for (auto& s : Findings(ev)) all.push_back(std::move(s));
+  }
+  if (all.empty()) return std::vector<SignalOutcome>();
+  FB_ASSIGN_OR_RETURN(auto outcomes, signals_.Record(kActor, all));
+  for (const auto& o : outcomes) {
+    if (!o.duplicate) signals_count_++;
+  }
+  return outcomes;
+}
+
+void DetectionPipeline::OnTracesStored(const std::vector<traces::StoredTraceEvent>& traces) {
+  if (!options_.enabled) return;
+  auto r = Inspect(traces);
+  if (!r.ok()) {
+    spdlog::error("detectors: {} trace(s) not inspected: {}", traces.size(), r.status().message());
+    return;
+  }
+  for (const auto& o : *r) {
+    if (o.duplicate) continue;
+    spdlog::warn("detectors: signal {} {} ({}) {}{}", o.signal.id, o.signal.kind,
+                 SeverityName(static_cast<Severity>(o.signal.severity)),
+                 o.opened ? "opened " : (o.incident ? "joined " : ""),
+                 o.incident ? IncidentName(o.incident->id) : "");
+  }
+}
+
+StatusOr<std::vector<SignalOutcome>> DetectionPipeline::OnScore(const ScoreRecord& score) {
+  if (!options_.enabled || score.agent.empty()) return std::vector<SignalOutcome>();
+  detect::Observation o;
+  o.at = score.at;
+  o.category = score.category;
+  o.score = score.value;
+  o.negative_feedback = score.negative_feedback;
+  o.run = false;
+  auto found = quality_.Add(score.agent, o);
+  auto signals = QualitySignals(score.agent, found, "");
+  if (signals.empty()) return std::vector<SignalOutcome>();
+  return signals_.Record(kActor, signals);
+}
+
+Status DetectionPipeline::Warm(int64_t rescan_ms) {
+  if (!options_.enabled) return Status::Ok();
+  TimeMs now = clock_.NowMs();
+  TimeMs from = now - options_.quality.baseline_ms - options_.quality.window_ms;
+  // Oldest first, in pages, so the windows fill in time order.
+  std::vector<TraceRow> rows;
+  FB_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
+    TraceFilter f;
+    f.from = from;
+    f.limit = 20'000;  // bounded memory: the newest 20k traces of the window
+    FB_ASSIGN_OR_RETURN(rows, txn.traces().List(f));
+    return Status::Ok();
+  }));
+  int64_t replayed = 0, rescanned = 0;
+  std::vector<traces::StoredTraceEvent> recent;
+  for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
+    auto content = traces::ContentFromJson(Json::parse(it->doc_json, nullptr, false));
+    if (!content.ok()) continue;
+    content->trace_id = it->trace_id;
+    if (it->ingested_at >= now - rescan_ms) {
+      recent.push_back({*content, it->hash, true});
+      ++rescanned;
+      continue;
+    }
+    quality_.Add(it->agent, ObservationOf(*content));
+    ++replayed;
+  }
+  std::vector<ScoreRecord> scores;
+  FB_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
+    FB_ASSIGN_OR_RETURN(scores, txn.signals().ScoresSince(from, 100'000));
+    return Status::Ok();
+  }));
+  for (const auto& s : scores) {
+    detect::Observation o;
+    o.at = s.at;
+    o.category = s.category;
+    o.score = s.value;
+    o.negative_feedback = s.negative_feedback;
+    o.run = false;
+    quality_.Add(s.agent, o);
+  }
+  for (size_t i = 0; i < recent.size(); i += 100) {
+    std::vector<traces::StoredTraceEvent> batch(
+        recent.begin() + static_cast<std::ptrdiff_t>(i),
+        recent.begin() + static_cast<std::ptrdiff_t>(std::min(recent.size(), i + 100)));
+    FB_RETURN_IF_ERROR(Inspect(batch).status());
+  }
+  spdlog::info("detectors: replayed {} traces and {} scores into the quality windows, "
+               "re-inspected {} recent traces",
+               replayed, scores.size(), rescanned);
+  return Status::Ok();
+}
+
+DetectionStats DetectionPipeline::Stats() const {
+  return {traces_.load(), bytes_.load(), scan_ns_.load(), signals_count_.load()};
+}
+
+}  // namespace firebreak
