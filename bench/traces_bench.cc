@@ -10,7 +10,7 @@
 //            recall@10 against brute-force exact Jaccard over every stored trace.
 //
 // Usage: traces_bench [--firebreak PATH] [--traces N] [--connections C] [--similar N]
-//                     [--queries Q]
+//                     [--queries Q] [--detectors on|off]
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -224,7 +224,9 @@ struct Server {
   std::string host, port, token;
 };
 
-Server StartServer(const std::string& binary, const std::string& data_dir) {
+// `config`: a TOML file for `serve --config`, or "" for none.
+Server StartServer(const std::string& binary, const std::string& data_dir,
+                   const std::string& config = "") {
   Server s;
   std::string out = data_dir + "/server.out";
   std::fflush(stdout);  // or the child would print our buffered lines again
@@ -233,9 +235,15 @@ Server StartServer(const std::string& binary, const std::string& data_dir) {
     FILE* f = std::freopen(out.c_str(), "w", stdout);
     FILE* e = std::freopen((data_dir + "/server.err").c_str(), "w", stderr);
     (void)f, (void)e;
-    execl(binary.c_str(), binary.c_str(), "serve", "--listen", "127.0.0.1:0", "--data-dir",
-          data_dir.c_str(), "--log-level", "warn", "--max-body-bytes", "16777216",
-          static_cast<char*>(nullptr));
+    if (config.empty()) {
+      execl(binary.c_str(), binary.c_str(), "serve", "--listen", "127.0.0.1:0", "--data-dir",
+            data_dir.c_str(), "--log-level", "warn", "--max-body-bytes", "16777216",
+            static_cast<char*>(nullptr));
+    } else {
+      execl(binary.c_str(), binary.c_str(), "serve", "--listen", "127.0.0.1:0", "--data-dir",
+            data_dir.c_str(), "--log-level", "warn", "--max-body-bytes", "16777216", "--config",
+            config.c_str(), static_cast<char*>(nullptr));
+    }
     _exit(127);
   }
   for (int i = 0; i < 600; ++i) {
@@ -365,6 +373,7 @@ std::unique_ptr<Store> OpenAt(const std::string& dir) {
 int main(int argc, char** argv) {
   std::string binary = FIREBREAK_BINARY;
   int n_traces = 2000, connections = 4, n_similar = 100000, n_queries = 200;
+  bool detectors = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--firebreak")
@@ -377,6 +386,8 @@ int main(int argc, char** argv) {
       n_similar = std::stoi(argv[i + 1]);
     else if (a == "--queries")
       n_queries = std::stoi(argv[i + 1]);
+    else if (a == "--detectors")
+      detectors = std::string(argv[i + 1]) != "off";
   }
   std::string root =
       (std::filesystem::temp_directory_path() / ("fb-traces-bench-" + std::to_string(getpid())))
@@ -415,7 +426,13 @@ int main(int argc, char** argv) {
     {
       std::string dir = root + "/ingest";
       std::filesystem::create_directories(dir);
-      Server server = StartServer(binary, dir);
+      std::string config;
+      if (!detectors) {  // to measure what the detectors on the ingest path cost
+        config = root + "/detectors-off.toml";
+        std::ofstream(config) << "[detect]\nenabled = false\n";
+      }
+      std::printf("  detectors on the ingest path: %s\n", detectors ? "on" : "off");
+      Server server = StartServer(binary, dir, config);
       auto pb = IngestOverHttp(server, pb_runs, pb_bodies, "application/x-protobuf", connections);
       auto js = IngestOverHttp(server, json_runs, json_bodies, "application/json", connections);
       StopServer(server);
