@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "support/receiver.h"
 
 namespace firebreak::paging {
@@ -132,6 +136,42 @@ TEST_F(SenderTest, ClosedPortRetries) {
   EXPECT_EQ(r.outcome, Outcome::kRetry);
   EXPECT_EQ(r.http_status, 0);
   EXPECT_EQ(r.error, "connection refused");
+}
+
+TEST_F(SenderTest, ConnectionClosedWithoutAnswerRetries) {
+  receiver_.FailNext(1, 0);
+  SendResult r = sender_.Post(Post());
+  EXPECT_EQ(r.outcome, Outcome::kRetry);
+  EXPECT_EQ(r.http_status, 0);
+  EXPECT_FALSE(r.error.empty());
+  EXPECT_EQ(sender_.Post(Post()).outcome, Outcome::kDelivered);
+  EXPECT_EQ(receiver_.request_count(), 2u);
+}
+
+TEST_F(SenderTest, OneSenderServesManyThreads) {
+  constexpr int kThreads = 4, kEach = 5;
+  std::atomic<int> delivered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        HttpPost p = Post("/t" + std::to_string(t));
+        if (sender_.Post(p).outcome == Outcome::kDelivered) ++delivered;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(delivered.load(), kThreads * kEach);
+  EXPECT_TRUE(receiver_.WaitForRequests(kThreads * kEach));
+  EXPECT_EQ(receiver_.request_count(), size_t{kThreads * kEach});
+}
+
+TEST(Receiver, WaitForRequestsIsBounded) {
+  Receiver r;
+  ASSERT_TRUE(r.Start());
+  EXPECT_FALSE(r.WaitForRequests(1, std::chrono::milliseconds(50)));
+  r.Stop();
+  r.Stop();  // idempotent
 }
 
 TEST_F(SenderTest, OnlyHttpAndHttpsAreAllowed) {

@@ -122,6 +122,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.body = req.body();
     r.received_at_ms = NowMs();
     Receiver::Impl::Answer answer = impl_.Record(std::move(r));
+    if (answer.status == 0) return Close();
 
     res_ = {};
     res_.version(req.version());

@@ -21,7 +21,7 @@ struct ReceivedRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // as received
   std::string body;
   int64_t received_at_ms = 0;  // system clock, UTC milliseconds
-  int answered_status = 0;     // the status the script chose for it
+  int answered_status = 0;     // the status the script chose for it (0: connection closed)
 
   // Returns the first header with this name (case-insensitive), or "" when there is none.
   std::string Header(const std::string& name) const;
@@ -46,7 +46,8 @@ class Receiver {
   std::string url(const std::string& path = "/") const;
 
   // Answers the next `n` requests with `status` (after any already queued), with a
-  // Retry-After header when `retry_after` is not empty.
+  // Retry-After header when `retry_after` is not empty. Status 0 closes the connection
+  // without answering (the request is still recorded).
   void FailNext(int n, int status, const std::string& retry_after = "");
   // Sets the status (default 202) and body (default a PagerDuty-style success) used once the
   // FailNext queue is empty.
