@@ -67,7 +67,7 @@ std::string FormatMinutes(int minutes) {
 // The instant at which local wall time `minute` (after midnight) happens on `day`: its first
 // occurrence when a DST change repeats it, the moment of the change when one skips it.
 absl::Time LocalInstant(const absl::TimeZone& zone, absl::CivilDay day, int minute) {
-  absl::CivilSecond wall = absl::CivilSecond(day) + minute * 60;
+  absl::CivilSecond wall = absl::CivilSecond(day) + int64_t{minute} * 60;
   absl::TimeZone::TimeInfo info = zone.At(wall);
   return info.kind == absl::TimeZone::TimeInfo::SKIPPED ? info.trans : info.pre;
 }
@@ -109,6 +109,8 @@ StatusOr<BusinessCalendar> BusinessCalendar::Create(const BusinessHoursConfig& c
   }
   return BusinessCalendar(std::move(impl));
 }
+
+BusinessCalendar::BusinessCalendar() : BusinessCalendar(Create({}).value()) {}
 
 bool BusinessCalendar::IsOpen(TimeMs t) const {
   const Impl& c = *impl_;

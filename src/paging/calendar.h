@@ -27,6 +27,9 @@ struct BusinessHoursConfig {
 
 class BusinessCalendar {
  public:
+  // Makes the calendar of the default configuration: Mon-Fri 09:00-17:00 UTC, no holidays.
+  BusinessCalendar();
+
   // Validates `c` and returns the calendar; kInvalidArgument names the bad field (unknown
   // zone, "25:00", day 8, a date that does not exist, end not after start, no working day).
   static StatusOr<BusinessCalendar> Create(const BusinessHoursConfig& c);

@@ -255,10 +255,10 @@ std::string HmacSha256Hex(const std::string& key, const std::string& data) {
     std::abort();  // only on allocation failure inside OpenSSL
   }
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(len * 2, '0');
+  std::string out(size_t{len} * 2, '0');
   for (unsigned int i = 0; i < len; ++i) {
-    out[2 * i] = kDigits[mac[i] >> 4];
-    out[2 * i + 1] = kDigits[mac[i] & 0xf];
+    out[size_t{2} * i] = kDigits[mac[i] >> 4];
+    out[size_t{2} * i + 1] = kDigits[mac[i] & 0xf];
   }
   return out;
 }

@@ -44,7 +44,7 @@ struct SendResult {
 class HttpSender {
  public:
   // How much of a response body is read; the rest is not.
-  static constexpr size_t kMaxResponseBytes = 64 * 1024;
+  static constexpr size_t kMaxResponseBytes = size_t{64} * 1024;
 
   virtual ~HttpSender() = default;
 
@@ -61,7 +61,7 @@ int64_t BackoffMs(int attempt, int64_t base_ms, int64_t max_ms, double rand01);
 
 // Default backoff: 2 s doubling per attempt, capped at 10 minutes.
 inline constexpr int64_t kBackoffBaseMs = 2'000;
-inline constexpr int64_t kBackoffMaxMs = 10 * 60'000;
+inline constexpr int64_t kBackoffMaxMs = int64_t{10} * 60'000;
 
 // Parses a Retry-After value (RFC 9110: delay-seconds, or an HTTP-date taken relative to
 // `now`) into milliseconds from now, at least 0; nullopt when it is neither.

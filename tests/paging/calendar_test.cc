@@ -120,6 +120,7 @@ TEST(BusinessCalendar, SearchIsBoundedAndNeverHoldsAPageForever) {
 
 TEST(BusinessCalendar, Describes) {
   EXPECT_EQ(Make({}).Describe(), "Mon-Fri 09:00-17:00 UTC");
+  EXPECT_EQ(BusinessCalendar().Describe(), "Mon-Fri 09:00-17:00 UTC");
   BusinessHoursConfig c;
   c.time_zone = "Europe/Berlin";
   c.holidays = {"2026-12-24", "2026-12-25", "2026-12-26"};
