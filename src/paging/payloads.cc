@@ -1,0 +1,305 @@
+#include "paging/payloads.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cstdlib>
+
+#include "common/crypto.h"
+
+namespace firebreak::paging {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kPdSummaryMax = 1024;     // PagerDuty: payload.summary
+constexpr size_t kSlackHeaderMax = 150;    // Block Kit: header text
+constexpr size_t kSlackSectionMax = 3000;  // Block Kit: section text
+constexpr size_t kSlackFieldMax = 2000;    // Block Kit: each section field
+constexpr size_t kSlackEvidenceShown = 5;
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not one.
+size_t Utf8SequenceLength(const std::string& s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  size_t n;
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+  }
+  // Overlong three/four-byte forms, surrogates and code points above U+10FFFF.
+  if (c == 0xE0 && b(i + 1) < 0xA0) return 0;
+  if (c == 0xED && b(i + 1) > 0x9F) return 0;
+  if (c == 0xF0 && b(i + 1) < 0x90) return 0;
+  if (c == 0xF4 && b(i + 1) > 0x8F) return 0;
+  return n;
+}
+
+// Returns `s` with every invalid UTF-8 byte replaced by U+FFFD, so that json::dump never throws
+// on text that came from an agent.
+std::string CleanUtf8(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
+std::string Clip(const std::string& s, size_t max_bytes) {
+  return TruncateUtf8(CleanUtf8(s), max_bytes);
+}
+
+// Escapes the three characters Slack mrkdwn reserves for its own syntax.
+std::string SlackEscape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : CleanUtf8(s)) {
+    switch (ch) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      default:
+        out += ch;
+    }
+  }
+  return out;
+}
+
+std::string IncidentKey(const PageContent& c) { return "INC-" + std::to_string(c.incident_id); }
+
+std::string SeverityLabel(const PageContent& c) {
+  if (!c.severity_name.empty()) return CleanUtf8(c.severity_name);
+  return c.severity >= 1 && c.severity <= 4 ? "SEV-" + std::to_string(c.severity) : "unclassified";
+}
+
+json EvidenceArray(const PageContent& c) {
+  json out = json::array();
+  for (const std::string& h : c.evidence) out.push_back(CleanUtf8(h));
+  return out;
+}
+
+json SlackField(const std::string& name, const std::string& escaped_value) {
+  return {{"type", "mrkdwn"},
+          {"text", TruncateUtf8("*" + name + "*\n" + escaped_value, kSlackFieldMax)}};
+}
+
+}  // namespace
+
+std::string TruncateUtf8(const std::string& s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  static constexpr char kEllipsis[] = "...";
+  size_t keep = max_bytes >= 3 ? max_bytes - 3 : 0;
+  // Step back over continuation bytes so the cut falls on a sequence boundary.
+  while (keep > 0 && (static_cast<unsigned char>(s[keep]) & 0xC0) == 0x80) --keep;
+  std::string out = s.substr(0, keep);
+  if (max_bytes >= 3) out += kEllipsis;
+  return out;
+}
+
+const char* PdActionName(PdAction action) {
+  switch (action) {
+    case PdAction::kTrigger:
+      return "trigger";
+    case PdAction::kAcknowledge:
+      return "acknowledge";
+    case PdAction::kResolve:
+      return "resolve";
+  }
+  return "trigger";
+}
+
+const char* PagerDutySeverity(int severity) {
+  switch (severity) {
+    case 1:
+      return "critical";
+    case 2:
+      return "error";
+    case 3:
+      return "warning";
+    default:
+      return "info";
+  }
+}
+
+nlohmann::json PagerDutyEvent(PdAction action, const std::string& routing_key,
+                              const std::string& dedup_key, const PageContent& c) {
+  json event = {{"routing_key", CleanUtf8(routing_key)},
+                {"event_action", PdActionName(action)},
+                {"dedup_key", CleanUtf8(dedup_key)}};
+  if (action != PdAction::kTrigger) return event;
+
+  std::string summary = "[" + SeverityLabel(c) + "] " + IncidentKey(c) + ": " + c.title;
+  if (!c.agent.empty()) summary += " (agent " + c.agent + ")";
+  json payload = {{"summary", Clip(summary, kPdSummaryMax)},
+                  {"source", c.source.empty() ? "firebreak" : CleanUtf8(c.source)},
+                  {"severity", PagerDutySeverity(c.severity)},
+                  {"timestamp", FormatTime(c.detected_at)},
+                  {"group", "agents"}};
+  if (!c.agent.empty()) payload["component"] = CleanUtf8(c.agent);
+  if (!c.reason.empty()) payload["class"] = Clip(c.reason, 255);
+  json details = {{"incident", IncidentKey(c)},
+                  {"incident_id", c.incident_id},
+                  {"title", CleanUtf8(c.title)},
+                  {"agent", CleanUtf8(c.agent)},
+                  {"severity", SeverityLabel(c)},
+                  {"state", CleanUtf8(c.state)},
+                  {"reason", CleanUtf8(c.reason)},
+                  {"evidence", EvidenceArray(c)},
+                  {"detected_at", FormatTime(c.detected_at)}};
+  if (!c.incident_url.empty()) details["incident_url"] = CleanUtf8(c.incident_url);
+  payload["custom_details"] = std::move(details);
+  event["payload"] = std::move(payload);
+  event["client"] = "Firebreak";
+  if (!c.incident_url.empty()) {
+    event["client_url"] = CleanUtf8(c.incident_url);
+    event["links"] = json::array(
+        {{{"href", CleanUtf8(c.incident_url)}, {"text", IncidentKey(c) + " in Firebreak"}}});
+  }
+  return event;
+}
+
+nlohmann::json SlackMessage(const PageContent& c, const std::string& headline) {
+  std::string key = IncidentKey(c);
+  std::string head = headline.empty() ? key + " " + SeverityLabel(c) : headline;
+  std::string fallback = head + " | " + key + " [" + SeverityLabel(c) + "] " + c.title;
+  if (!c.agent.empty()) fallback += " (agent " + c.agent + ")";
+
+  std::string link = c.incident_url.empty() ? "*" + key + "*"
+                                            : "*<" + SlackEscape(c.incident_url) + "|" + key + ">*";
+  json fields = json::array();
+  fields.push_back(SlackField("Severity", SlackEscape(SeverityLabel(c))));
+  fields.push_back(SlackField("Agent", c.agent.empty() ? "-" : SlackEscape(c.agent)));
+  if (!c.state.empty()) fields.push_back(SlackField("State", SlackEscape(c.state)));
+  fields.push_back(SlackField("Detected", FormatTime(c.detected_at)));
+  if (!c.reason.empty()) fields.push_back(SlackField("Reason", SlackEscape(c.reason)));
+  if (!c.evidence.empty()) {
+    std::string ev;
+    for (size_t i = 0; i < c.evidence.size() && i < kSlackEvidenceShown; ++i) {
+      if (!ev.empty()) ev += " ";
+      ev += "`" + SlackEscape(c.evidence[i].substr(0, 12)) + "`";
+    }
+    if (c.evidence.size() > kSlackEvidenceShown) {
+      ev += " +" + std::to_string(c.evidence.size() - kSlackEvidenceShown) + " more";
+    }
+    fields.push_back(SlackField("Evidence", ev));
+  }
+  std::string context = "Sent by " + SlackEscape(c.source.empty() ? "firebreak" : c.source);
+  if (!c.incident_url.empty())
+    context += " | <" + SlackEscape(c.incident_url) + "|Open " + key + ">";
+
+  json blocks = json::array();
+  blocks.push_back(
+      {{"type", "header"},
+       {"text", {{"type", "plain_text"}, {"text", Clip(head, kSlackHeaderMax)}, {"emoji", true}}}});
+  blocks.push_back({{"type", "section"},
+                    {"text",
+                     {{"type", "mrkdwn"},
+                      {"text", TruncateUtf8(link + " " + SlackEscape(c.title), kSlackSectionMax)}}},
+                    {"fields", std::move(fields)}});
+  blocks.push_back(
+      {{"type", "context"},
+       {"elements",
+        json::array({{{"type", "mrkdwn"}, {"text", TruncateUtf8(context, kSlackFieldMax)}}})}});
+  return {{"text", TruncateUtf8(SlackEscape(fallback), kSlackSectionMax)},
+          {"blocks", std::move(blocks)}};
+}
+
+nlohmann::json WebhookBody(const std::string& event, const PageContent& c) {
+  json incident = {
+      {"id", c.incident_id},
+      {"key", IncidentKey(c)},
+      {"title", CleanUtf8(c.title)},
+      {"agent", CleanUtf8(c.agent)},
+      {"severity", SeverityLabel(c)},
+      {"severity_level", c.severity},
+      {"state", CleanUtf8(c.state)},
+      {"reason", CleanUtf8(c.reason)},
+      {"evidence", EvidenceArray(c)},
+      {"detected_at", FormatTime(c.detected_at)},
+      {"url", c.incident_url.empty() ? json(nullptr) : json(CleanUtf8(c.incident_url))}};
+  return {{"event", CleanUtf8(event)},
+          {"source", c.source.empty() ? "firebreak" : CleanUtf8(c.source)},
+          {"incident", std::move(incident)}};
+}
+
+std::string HmacSha256Hex(const std::string& key, const std::string& data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac,
+           &len) == nullptr) {
+    std::abort();  // only on allocation failure inside OpenSSL
+  }
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(size_t{len} * 2, '0');
+  for (unsigned int i = 0; i < len; ++i) {
+    out[size_t{2} * i] = kDigits[mac[i] >> 4];
+    out[size_t{2} * i + 1] = kDigits[mac[i] & 0xf];
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> WebhookSignatureHeaders(const std::string& secret,
+                                                                         const std::string& body,
+                                                                         TimeMs now) {
+  std::string ts = std::to_string(now / 1000);
+  return {{"X-Firebreak-Timestamp", ts},
+          {"X-Firebreak-Signature", "v1=" + HmacSha256Hex(secret, ts + "." + body)}};
+}
+
+bool VerifyWebhookSignature(const std::string& secret, const std::string& body,
+                            const std::string& timestamp, const std::string& signature) {
+  if (timestamp.empty()) return false;
+  std::string expected = HmacSha256Hex(secret, timestamp + "." + body);
+  bool match = false;
+  size_t pos = 0;
+  while (pos <= signature.size()) {
+    size_t comma = signature.find(',', pos);
+    if (comma == std::string::npos) comma = signature.size();
+    std::string entry = signature.substr(pos, comma - pos);
+    size_t b = entry.find_first_not_of(' ');
+    size_t e = entry.find_last_not_of(' ');
+    entry = b == std::string::npos ? "" : entry.substr(b, e - b + 1);
+    if (entry.rfind("v1=", 0) == 0 && ConstantTimeEquals(entry.substr(3), expected)) match = true;
+    pos = comma + 1;
+  }
+  return match;
+}
+
+bool VerifyWebhookSignature(const std::string& secret, const std::string& body,
+                            const std::string& timestamp, const std::string& signature, TimeMs now,
+                            int64_t tolerance_ms) {
+  if (timestamp.empty() || timestamp.size() > 15 ||
+      timestamp.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  int64_t sent_ms = std::stoll(timestamp) * 1000;
+  if (std::llabs(now - sent_ms) > tolerance_ms) return false;
+  return VerifyWebhookSignature(secret, body, timestamp, signature);
+}
+
+}  // namespace firebreak::paging
