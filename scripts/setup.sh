@@ -8,6 +8,7 @@ PACKAGES=(
   libboost-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libssl-dev libsqlite3-dev libhnswlib-dev libprotobuf-dev protobuf-compiler zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libre2-dev libphonenumber-dev libabsl-dev
   sqlite3 wrk curl jq ca-certificates
 )
 
