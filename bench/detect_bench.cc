@@ -10,6 +10,7 @@
 //   detect_bench [--traces N] [--seed S] [--injected M]
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <map>
 #include <random>
@@ -98,7 +99,7 @@ std::string Words(Gen& g, int n) {
 
 // One sentence an agent might write, with ids and numbers but no personal data.
 std::string CleanSentence(Gen& g) {
-  switch (g.Below(22)) {
+  switch (g.Below(28)) {
     case 0: return "Your order ORD-2026-" + g.Digits(6) + " ships on " + Date(g) + ".";
     case 1: return "Tracking number 1Z" + g.Upper(3) + g.Digits(2) + g.Alnum(8) + g.Digits(3) + " via UPS.";
     case 2: return "USPS tracking " + g.Digits(4) + " " + g.Digits(4) + " " + g.Digits(4) + " " + g.Digits(4) +
@@ -132,6 +133,20 @@ std::string CleanSentence(Gen& g) {
     case 19: return "Percentages: " + std::to_string(g.Range(0, 100)) + "% of " + std::to_string(g.Range(1000, 999999)) +
                     " requests, p99 " + std::to_string(g.Range(1, 999)) + "ms, ratio 1:" + std::to_string(g.Range(2, 9)) + ".";
     case 20: return "Loyalty number " + g.Digits(7) + ", points balance " + std::to_string(g.Range(0, 99999)) + ".";
+    case 21: return "Track it at https://shop.example.com/orders/" + g.Digits(9) + "?ref=" + g.Alnum(10) +
+                    "&utm_source=email#status, or see the [FAQ](https://help.example.com/a/" + g.Digits(6) + ").";
+    case 22: return "Windows " + std::to_string(g.Range(10, 11)) + ".0." + g.Digits(5) + "." + g.Digits(4) +
+                    ", Chrome " + std::to_string(g.Range(100, 130)) + ".0." + g.Digits(4) + "." + g.Digits(3) + ".";
+    case 23: return "ISBN 978-" + g.Digits(1) + "-" + g.Digits(2) + "-" + g.Digits(6) + "-" + g.Digits(1) +
+                    ", colour #" + g.Hex(6) + ", device " + g.Hex(2) + ":" + g.Hex(2) + ":" + g.Hex(2) + ":" + g.Hex(2) +
+                    ":" + g.Hex(2) + ":" + g.Hex(2) + ".";
+    case 24: return "Attachment data:image/png;base64," + g.Alnum(60) + "== (" + std::to_string(g.Range(1, 900)) +
+                    " KB); ping @" + g.Pick(kWords) + "-team in #support.";
+    case 25: return "SELECT id, total FROM orders WHERE id IN (" + g.Digits(7) + ", " + g.Digits(7) + ") AND created_at > '" +
+                    Date(g) + " " + Time(g) + "';";
+    case 26: return "Part 0" + g.Digits(2) + "-" + g.Digits(3) + "-" + g.Digits(4) + " replaces 1" + g.Digits(2) + "-" +
+                    g.Digits(4) + "-" + g.Digits(3) + " (batch " + std::to_string(g.Range(1, 99)) + "/" +
+                    std::to_string(g.Range(100, 999)) + ").";
     default: return "The " + Words(g, 2) + " is " + Words(g, 1) + "; next " + Words(g, 3) + " on " + Date(g) + ".";
   }
 }
@@ -203,7 +218,7 @@ std::string Injected(Gen& g, const std::string& kind) {
     if (area == 666) area = 665;
     return Pad(area, 3) + "-" + Pad(g.Range(1, 99), 2) + "-" + Pad(g.Range(1, 9999), 4);
   }
-  if (kind == "ipv4") return std::to_string(g.Range(1, 223) == 127 ? 128 : g.Range(11, 223)) + "." + std::to_string(g.Range(0, 255)) +
+  if (kind == "ipv4") return std::to_string(g.Pick(std::vector<int>{11, 23, 45, 66, 81, 93, 104, 151, 172, 185, 203, 222})) + "." + std::to_string(g.Range(0, 255)) +
                              "." + std::to_string(g.Range(0, 255)) + "." + std::to_string(g.Range(1, 254));
   if (kind == "ipv6") return "2001:db8:" + g.Hex(4) + ":" + g.Hex(3) + "::" + g.Hex(4);
   // secret
@@ -218,6 +233,13 @@ std::string Injected(Gen& g, const std::string& kind) {
     case 7: return "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ" + g.Alnum(30) + "." + g.Alnum(43);
     default: return "password=" + g.Alnum(10) + "!" + g.Digits(2);
   }
+}
+
+// Returns this thread's CPU time in microseconds (robust on a shared machine, unlike wall time).
+double ThreadCpuUs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
 }
 
 double Percentile(std::vector<double> v, double p) {
@@ -266,8 +288,9 @@ int main(int argc, char** argv) {
   std::map<std::string, size_t> fp_by_kind;
   std::vector<std::string> examples;
   auto start = SteadyClock::now();
+  double cpu_start = ThreadCpuUs();
   for (const Trace& t : corpus) {
-    auto t0 = SteadyClock::now();
+    double t0 = ThreadCpuUs();
     size_t found = 0;
     for (const std::string& text : t.texts) {
       auto findings = scanner.Scan(text, ctx);
@@ -281,17 +304,20 @@ int main(int argc, char** argv) {
         }
       }
     }
-    per_trace_us.push_back(std::chrono::duration<double, std::micro>(SteadyClock::now() - t0).count());
+    per_trace_us.push_back(ThreadCpuUs() - t0);
     false_positives += found;
     traces_with_fp += found > 0;
   }
   double seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  double cpu_seconds = (ThreadCpuUs() - cpu_start) / 1e6;
 
   std::printf("clean corpus: %zu traces, %.2f MB of text (input, tool arguments, final response)\n", traces,
               static_cast<double>(bytes) / 1e6);
-  std::printf("throughput (1 thread): %.0f traces/s, %.2f MB/s\n", static_cast<double>(traces) / seconds,
+  std::printf("throughput (1 thread, CPU time): %.0f traces/s, %.2f MB/s\n", static_cast<double>(traces) / cpu_seconds,
+              static_cast<double>(bytes) / 1e6 / cpu_seconds);
+  std::printf("throughput (1 thread, wall time): %.0f traces/s, %.2f MB/s\n", static_cast<double>(traces) / seconds,
               static_cast<double>(bytes) / 1e6 / seconds);
-  std::printf("scan time per trace: p50 %.1f us, p99 %.1f us, max %.1f us\n", Percentile(per_trace_us, 0.5),
+  std::printf("scan CPU time per trace: p50 %.1f us, p99 %.1f us, max %.1f us\n", Percentile(per_trace_us, 0.5),
               Percentile(per_trace_us, 0.99), Percentile(per_trace_us, 1.0));
   std::printf("false positives: %zu findings in %zu of %zu traces (%.4f%% of traces)\n", false_positives,
               traces_with_fp, traces, 100.0 * static_cast<double>(traces_with_fp) / static_cast<double>(traces));

@@ -277,6 +277,21 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(a, b - a));
 }
 
+// Whether the text just before `start` names a version: "version 1.2.3.4", "build 4.3.2.1".
+bool AfterVersionWord(std::string_view text, size_t start) {
+  size_t from = start > 12 ? start - 12 : 0;
+  std::string before = ToLower(text.substr(from, start - from));
+  while (!before.empty() && (before.back() == ' ' || before.back() == ':' || before.back() == '=')) before.pop_back();
+  for (const char* w : {"version", "ver", "v", "release", "build", "firmware", "sdk", "os", "oid", "chrome",
+                        "firefox", "windows"}) {
+    size_t wl = std::strlen(w);
+    if (before.size() >= wl && before.compare(before.size() - wl, wl, w) == 0 &&
+        (before.size() == wl || !IsAlpha(before[before.size() - wl - 1])))
+      return true;
+  }
+  return false;
+}
+
 // Whether [start,end) continues a word on either side: "ORD-2026-603367", "e89b-12d3".
 bool GluedToWord(std::string_view text, size_t start, size_t end) {
   if (start > 0) {
@@ -313,6 +328,11 @@ bool PhoneLooksLikeId(std::string_view text, size_t start, size_t len) {
     if (text[i] == '.') ++dots;
   }
   if (separators == 1 && dots == 1) return true;  // a decimal: "11525676.5741"
+  // A dotted version: "125.0.3822.672" (a lone 0 group), or one named as such.
+  if (dots > 0 && dots == separators) {
+    std::string_view raw = text.substr(start, len);
+    if (raw.find(".0.") != std::string_view::npos || AfterVersionWord(text, start)) return true;
+  }
   if (separators > 0) return false;
   size_t from = start > 40 ? start - 40 : 0;
   std::string before = ToLower(text.substr(from, start - from));
@@ -464,16 +484,7 @@ bool PiiScanner::Impl::Validate(const PatternDef& def, const RE2& re, std::strin
       // Not personal: "this network" 0/8, loopback 127/8, multicast and reserved >= 224.
       if (octets[0] == 0 || octets[0] == 127 || octets[0] >= 224) return false;
       // A version written like an address: "version 1.2.3.4", "v 10.0.0.1", "build 4.3.2.1".
-      size_t from = start > 12 ? start - 12 : 0;
-      std::string before = ToLower(text.substr(from, start - from));
-      while (!before.empty() && (before.back() == ' ' || before.back() == ':' || before.back() == '='))
-        before.pop_back();
-      for (const char* w : {"version", "ver", "v", "release", "build", "firmware", "sdk", "os", "oid"}) {
-        size_t wl = std::strlen(w);
-        if (before.size() >= wl && before.compare(before.size() - wl, wl, w) == 0 &&
-            (before.size() == wl || !IsAlpha(before[before.size() - wl - 1])))
-          return false;
-      }
+      if (AfterVersionWord(text, start)) return false;
       f.value = std::string(m);
       f.redacted = std::to_string(octets[0]) + "." + std::to_string(octets[1]) + ".*.*";
       return true;
@@ -597,7 +608,8 @@ void PiiScanner::Impl::ScanPhones(std::string_view text, std::vector<PiiFinding>
     std::string_view core_text = text.substr(core, core_end - core);
     bool plain = digits == core_text.size() ||
                  (digits + 1 == core_text.size() && core_text.find('.') != std::string_view::npos);
-    if (plain && PhoneLooksLikeId(text, core, core_text.size())) continue;
+    bool dotted = core_text.find_first_not_of("0123456789.") == std::string_view::npos;
+    if ((plain || dotted) && PhoneLooksLikeId(text, core, core_text.size())) continue;
     // A run glued to a word ("ORD-2026-603367", the digits of a UUID) is part of an id.
     if (GluedToWord(text, core, core_end)) continue;
     if (RE2::PartialMatch(re2::StringPiece(text.data() + core, core_end - core), *date_like)) continue;

@@ -88,6 +88,8 @@ TEST_F(PiiTest, CardsThatAreNot) {
            "0.4111111111111111",         // a decimal
            "4111  1111  1111  1111",     // double spaces are not card grouping
            "0000000000000000",
+           "USPS tracking 4713 0905 3702 2726 2413 66",  // a 16-digit Luhn-valid window of a longer number
+           "USPS tracking 1877 4379 0047 6688 3422 02",
        }) {
     EXPECT_TRUE(Kind(text, "card").empty()) << text;
   }
@@ -117,6 +119,8 @@ TEST_F(PiiTest, IbansOfSeveralCountries) {
     EXPECT_EQ(f.length, std::string(c.text).size());
   }
   EXPECT_EQ(One("IBAN DE89 3704 0044 0532 0130 00", "iban").redacted, "DE** **** 3000");
+  // Its digit groups hold a Luhn-valid UnionPay-like window; the IBAN is the one finding.
+  EXPECT_EQ(One("ES24 8225 6258 4036 4674 5804", "iban").value, "ES2482256258403646745804");
 }
 
 TEST_F(PiiTest, IbansThatAreNot) {
@@ -171,8 +175,12 @@ TEST_F(PiiTest, Phones) {
   std::string text = "café ☕ – +49 30 901820";
   PiiFinding de = One(text, "phone");
   EXPECT_EQ(text.substr(de.offset, de.length), "+49 30 901820");
+  // A bare run of digits is a phone number only next to a phone word.
+  EXPECT_EQ(One("call me at 4155550132", "phone").value, "+14155550132");
   for (const char* t : {"call 555-0100", "order #2025550123", "ORD-2025550123", "id_4155550132",
-                        "call (000) 000-0000", "meeting 2026-11-29 15:04:05"}) {
+                        "call (000) 000-0000", "meeting 2026-11-29 15:04:05", "epoch 7248987797",
+                        "Chrome 125.0.3822.672", "build 11525676.5741", "paid 2026-10-13 11:17:51",
+                        "request 123e4567-e89b-12d3-a456-426614174000"}) {
     EXPECT_TRUE(Kind(t, "phone").empty()) << t;
   }
 }
