@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <set>
 
@@ -361,15 +362,27 @@ bool IsRefusal(std::string_view response) {
     text.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c);
   }
   static const char* kPhrases[] = {
-      "i can't help with",   "i cannot help with",   "i can't assist",       "i cannot assist",
-      "i'm sorry, but i can", "i am sorry, but i can", "i'm sorry, i can",     "sorry, but i can't",
-      "i'm unable to",       "i am unable to",       "i'm not able to",      "i am not able to",
-      "i won't be able to",  "i must decline",       "i can't provide",      "i cannot provide",
-      "i'm not allowed to",  "i am not allowed to",  "i can't do that",      "i cannot do that",
-      "i can't comply",      "i cannot comply",      "i'm not permitted to", "as an ai, i can",
-      "i can not help",      "i can't fulfill",      "i cannot fulfill"};
+      "i can't help with",   "i cannot help with",   "i can't assist",   "i cannot assist",
+      "i'm sorry, but i can", "i am sorry, but i can", "i'm sorry, i can", "sorry, but i can't",
+      "i must decline",      "i can't provide",      "i cannot provide", "i'm not allowed to",
+      "i am not allowed to", "i can't do that",      "i cannot do that", "i can't comply",
+      "i cannot comply",     "i'm not permitted to", "as an ai, i can",  "i can not help",
+      "i can't fulfill",     "i cannot fulfill"};
   for (const char* p : kPhrases)
     if (text.find(p) != std::string::npos) return true;
+  // "I'm unable to" refuses only with a verb of helping: "I'm unable to find your order" is
+  // an answer, not a refusal.
+  static const char* kUnable[] = {"i'm unable to ", "i am unable to ", "i'm not able to ", "i am not able to ",
+                                  "i won't be able to ", "i will not be able to "};
+  static const char* kVerbs[] = {"help", "assist", "provide", "comply", "share", "fulfill", "support",
+                                 "answer", "discuss", "do that", "engage", "disclose"};
+  for (const char* u : kUnable) {
+    for (size_t at = text.find(u); at != std::string::npos; at = text.find(u, at + 1)) {
+      std::string_view rest = std::string_view(text).substr(at + std::strlen(u));
+      for (const char* v : kVerbs)
+        if (rest.substr(0, std::strlen(v)) == v) return true;
+    }
+  }
   return false;
 }
 

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 namespace firebreak::detect {
 namespace {
 
@@ -320,6 +323,22 @@ TEST(PiiScannerTest, BadOptionsAreRefusedByName) {
   auto c = PiiScanner::Create(bad_region);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(PiiScannerTest, ConcurrentScansAgree) {
+  auto s = PiiScanner::Create({});
+  ASSERT_TRUE(s.ok());
+  const std::string text = "card 4111 1111 1111 1111, mail jane@example.com, call +1 415 555 0132";
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i)
+        if ((*s)->Scan(text, {}).size() != 3) ++wrong;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(PiiScannerTest, InvalidUtf8StillFindsPhones) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <random>
 #include <set>
+#include <thread>
 
 namespace firebreak::detect {
 namespace {
@@ -163,6 +164,35 @@ TEST(QualityMonitorTest, SlowTrendInResponseLengthIsDrift) {
   for (const auto& s : signals) EXPECT_EQ(s.kind, "drift");
 }
 
+TEST(QualityMonitorTest, ABaselineThatExpiredJudgesNothing) {
+  QualityMonitor monitor({});
+  Feeder f(monitor);
+  f.Run(3 * 3'600'000, 5'000, Healthy);
+  // Two quiet days: the healthy runs leave the baseline, so a burst has nothing to compare to.
+  f.now += 48 * 3'600'000;
+  f.Run(30 * kMinute, 5'000, [](const std::string&, int64_t i) { return i % 2 == 0; });
+  EXPECT_TRUE(f.Of("quality.degraded").empty());
+  EXPECT_TRUE(f.Of("quality.category").empty());
+}
+
+TEST(QualityMonitorTest, ConcurrentAddsAreSafe) {
+  QualityMonitor monitor({});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&monitor, t] {
+      for (int i = 0; i < 2000; ++i) {
+        Observation o;
+        o.at = kT0 + i * 1'000;
+        o.category = kCategories[i % 3];
+        o.error = i % 40 == 0;
+        (void)monitor.Add("agent-" + std::to_string(t % 2), o);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  SUCCEED();
+}
+
 TEST(QualityMonitorTest, AgentsAreIndependent) {
   QualityMonitor monitor({});
   TimeMs now = kT0;
@@ -185,7 +215,8 @@ TEST(IsRefusalTest, RecognisesRefusals) {
   EXPECT_TRUE(IsRefusal("I can't help with that."));
   EXPECT_TRUE(IsRefusal("I\xE2\x80\x99m sorry, but I cannot share account details."));
   EXPECT_TRUE(IsRefusal("I'M SORRY, BUT I CAN'T DO THAT"));
-  EXPECT_TRUE(IsRefusal("Unfortunately I am unable to process refunds."));
+  EXPECT_TRUE(IsRefusal("Unfortunately I am unable to assist with refunds."));
+  EXPECT_FALSE(IsRefusal("I'm unable to find an order with that number; could you check it?"));
   EXPECT_FALSE(IsRefusal("Your refund of $42 was processed."));
   EXPECT_FALSE(IsRefusal("I can help with that! Here is your order status."));
   EXPECT_FALSE(IsRefusal(""));
