@@ -8,7 +8,7 @@ PACKAGES=(
   libboost-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libssl-dev libsqlite3-dev libhnswlib-dev libprotobuf-dev protobuf-compiler zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libabsl-dev tzdata libcurl4-openssl-dev
+  libre2-dev libphonenumber-dev libabsl-dev tzdata libcurl4-openssl-dev
   sqlite3 wrk curl jq ca-certificates
 )
 
