@@ -170,6 +170,7 @@ TEST(Receiver, WaitForRequestsIsBounded) {
   Receiver r;
   ASSERT_TRUE(r.Start());
   EXPECT_FALSE(r.WaitForRequests(1, std::chrono::milliseconds(50)));
+  EXPECT_FALSE(r.WaitForRequests(1, 50));
   r.Stop();
   r.Stop();  // idempotent
 }

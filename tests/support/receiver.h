@@ -57,6 +57,9 @@ class Receiver {
 
   // Waits until at least `n` requests have arrived; returns false when `timeout` passes first.
   bool WaitForRequests(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  bool WaitForRequests(size_t n, int timeout_ms) {
+    return WaitForRequests(n, std::chrono::milliseconds(timeout_ms));
+  }
   // Returns a copy of every request received so far, in arrival order.
   std::vector<ReceivedRequest> requests() const;
   size_t request_count() const;
