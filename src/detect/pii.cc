@@ -319,7 +319,7 @@ bool PhoneLooksLikeId(std::string_view text, size_t start, size_t len) {
   }
   if (end < text.size()) {
     char n = text[end];
-    if (IsAlnum(n) || n == '_' || n == '/') return true;
+    if (IsAlnum(n) || n == '_' || n == '/' || n == '#') return true;  // "845 221 9034#": a dial-in code
     if ((n == '-' || n == '.') && end + 1 < text.size() && IsAlnum(text[end + 1])) return true;
   }
   int separators = 0, dots = 0;
@@ -498,6 +498,7 @@ bool PiiScanner::Impl::Validate(const PatternDef& def, const RE2& re, std::strin
         char n = text[end];
         if (IsAlnum(n) || n == '_' || n == ':') return false;
         if (n == '.' && end + 1 < text.size() && IsDigit(text[end + 1])) return false;
+        if (n == '/' && end + 1 < text.size() && IsDigit(text[end + 1])) return false;  // a prefix: 2001:db8::/32
       }
       // Short forms like "a::b" or "Foo::Bar" are names, not addresses.
       int groups = 0, hex_digits = 0;
