@@ -220,6 +220,7 @@ TEST_F(PiiTest, Secrets) {
        "jwt", "eyJ...sR8U"},
       {"password=Xk9$mQ2!vL7p", "password", "password=****"},
       {"{\"api_key\": \"3f9a8b7c6d5e4f3a2b1c\"}", "api-key", "api_key=****"},
+      {"https://deploy:hunter2@git.example.com/repo.git", "url-password", "://user:****@"},
   };
   for (const auto& c : cases) {
     PiiFinding f = One(std::string("here: ") + c.text + " end", "secret");
