@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -39,6 +40,7 @@ enum class Check {
   kJwt,
   kPrivateKey,
   kAssignment,  // password=..., api_key: ... with a high-entropy value
+  kUrlPassword, // scheme://user:password@host
   kPhoneHint,   // only tells the scanner to run libphonenumber over the text
 };
 
@@ -69,6 +71,7 @@ const PatternDef kPatterns[] = {
     {"secret", "jwt", R"(\beyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{8,})", Check::kJwt},
     {"secret", "", R"((?i)\b(password|passwd|pwd|passphrase|secret|client[_\-]?secret|secret[_\-]?key|api[_\-]?key|apikey|access[_\-]?key|access[_\-]?token|auth[_\-]?token|private[_\-]?key)["']?\s*[:=]\s*["']?([^\s"'&,;<>(){}\[\]]{8,256}))",
      Check::kAssignment},
+    {"secret", "url-password", R"(\b[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]+:([^/\s@]{3,256})@)", Check::kUrlPassword},
     {"phone", "", R"([+(]?\d[\d \-.()/]{5,}\d)", Check::kPhoneHint},
 };
 
@@ -319,7 +322,7 @@ bool PhoneLooksLikeId(std::string_view text, size_t start, size_t len) {
   }
   if (end < text.size()) {
     char n = text[end];
-    if (IsAlnum(n) || n == '_' || n == '/') return true;
+    if (IsAlnum(n) || n == '_' || n == '/' || n == '#') return true;  // "845 221 9034#": a dial-in code
     if ((n == '-' || n == '.') && end + 1 < text.size() && IsAlnum(text[end + 1])) return true;
   }
   int separators = 0, dots = 0;
@@ -498,6 +501,7 @@ bool PiiScanner::Impl::Validate(const PatternDef& def, const RE2& re, std::strin
         char n = text[end];
         if (IsAlnum(n) || n == '_' || n == ':') return false;
         if (n == '.' && end + 1 < text.size() && IsDigit(text[end + 1])) return false;
+        if (n == '/' && end + 1 < text.size() && IsDigit(text[end + 1])) return false;  // a prefix: 2001:db8::/32
       }
       // Short forms like "a::b" or "Foo::Bar" are names, not addresses.
       int groups = 0, hex_digits = 0;
@@ -563,6 +567,18 @@ bool PiiScanner::Impl::Validate(const PatternDef& def, const RE2& re, std::strin
       f.length = groups[2].size();
       f.value = value;
       f.redacted = key + "=****";
+      return true;
+    }
+    case Check::kUrlPassword: {
+      re2::StringPiece groups[2];
+      if (!re.Match(re2::StringPiece(text.data(), text.size()), start, end, RE2::ANCHOR_BOTH, groups, 2))
+        return false;
+      std::string value(groups[1].data(), groups[1].size());
+      if (Placeholder(value)) return false;  // "https://user:${TOKEN}@", "user:password@"
+      f.offset = static_cast<size_t>(groups[1].data() - text.data());
+      f.length = groups[1].size();
+      f.value = value;
+      f.redacted = "://user:****@";
       return true;
     }
     case Check::kPhoneHint:

@@ -49,7 +49,7 @@ struct QualityOptions {
   // error, score) on standardised values z = (x - running mean) / running std dev, clipped to
   // +-drift_clip. drift_delta is the tolerated change per run and drift_lambda the alarm
   // threshold, both in running-std-dev units (docs/detect.md explains the defaults).
-  double drift_delta = 0.1;
+  double drift_delta = 0.15;
   double drift_lambda = 50;
   int drift_min_samples = 200;            // runs before the test starts (and after each alarm)
   double drift_clip = 3.0;                // |z| cap, so one outlier cannot raise an alarm

@@ -183,7 +183,7 @@ TEST_F(PiiTest, Phones) {
   for (const char* t : {"call 555-0100", "order #2025550123", "ORD-2025550123", "id_4155550132",
                         "call (000) 000-0000", "meeting 2026-11-29 15:04:05", "epoch 7248987797",
                         "Chrome 125.0.3822.672", "build 11525676.5741", "paid 2026-10-13 11:17:51",
-                        "request 123e4567-e89b-12d3-a456-426614174000"}) {
+                        "request 123e4567-e89b-12d3-a456-426614174000", "dial-in code 845 221 9034#"}) {
     EXPECT_TRUE(Kind(t, "phone").empty()) << t;
   }
 }
@@ -195,7 +195,8 @@ TEST_F(PiiTest, IpAddresses) {
                         "255.255.255.0", "01.02.03.04"}) {
     EXPECT_TRUE(Kind(t, "ipv4").empty()) << t;
   }
-  for (const char* t : {"std::string::npos", "12:30:45", "::1", "00:1a:2b:3c:4d:5e", "a::b", "Foo::Bar::baz"}) {
+  for (const char* t : {"std::string::npos", "12:30:45", "::1", "00:1a:2b:3c:4d:5e", "a::b", "Foo::Bar::baz",
+                        "documentation prefix 2001:db8::/32"}) {
     EXPECT_TRUE(Kind(t, "ipv6").empty()) << t;
   }
 }
@@ -219,6 +220,7 @@ TEST_F(PiiTest, Secrets) {
        "jwt", "eyJ...sR8U"},
       {"password=Xk9$mQ2!vL7p", "password", "password=****"},
       {"{\"api_key\": \"3f9a8b7c6d5e4f3a2b1c\"}", "api-key", "api_key=****"},
+      {"https://deploy:hunter2@git.example.com/repo.git", "url-password", "://user:****@"},
   };
   for (const auto& c : cases) {
     PiiFinding f = One(std::string("here: ") + c.text + " end", "secret");
