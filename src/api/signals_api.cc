@@ -1,5 +1,7 @@
 // Signals, scores and paging: POST/GET /api/v1/signals, the Alertmanager webhook, evaluation
 // scores, manual pages, and the delivery outbox.
+#include <cctype>
+
 #include "api/handler_util.h"
 #include "api/json.h"
 #include "api/routes.h"
@@ -72,14 +74,6 @@ std::string Label(const Json& labels, std::initializer_list<const char*> keys) {
   return "";
 }
 
-// Keeps a label value inside the characters signal names allow.
-std::string NameSafe(std::string v) {
-  for (auto& c : v) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != ':') c = '_';
-  }
-  return v.substr(0, 120);
-}
-
 // The Prometheus Alertmanager webhook (payload version 4): one signal per alert.
 StatusOr<std::vector<NewSignal>> AlertmanagerSignals(const Json& body) {
   if (!body.is_object()) return InvalidArgument("the body must be an Alertmanager webhook payload");
@@ -103,13 +97,13 @@ StatusOr<std::vector<NewSignal>> AlertmanagerSignals(const Json& body) {
     NewSignal s;
     std::string name = Label(labels, {"alertname"});
     if (name.empty()) return InvalidArgument(where + ".labels.alertname is required");
-    s.kind = "alert." + NameSafe(name);
+    s.kind = "alert." + SignalName(name);
     s.source = "alertmanager";
-    s.agent = NameSafe(Label(labels, {"agent", "service", "job"}));
-    if (s.agent.empty()) s.agent = NameSafe(Label(common_labels, {"agent", "service", "job"}));
+    s.agent = SignalName(Label(labels, {"agent", "service", "job"}));
+    if (s.agent.empty()) s.agent = SignalName(Label(common_labels, {"agent", "service", "job"}));
     if (s.agent.empty()) s.agent = "unassigned";
-    s.version = NameSafe(Label(labels, {"version"}));
-    s.category = NameSafe(Label(labels, {"category"}));
+    s.version = SignalName(Label(labels, {"version"}));
+    s.category = SignalName(Label(labels, {"category"}));
     std::string status = a.value("status", body.value("status", "firing"));
     if (status != "firing" && status != "resolved") {
       return InvalidArgument(where + ".status must be firing or resolved");

@@ -22,6 +22,19 @@ std::string KindLabel(const std::string& kind) {
 
 std::string Short(const std::string& hash) { return hash.substr(0, 12); }
 
+// Detector signals carry names from span attributes: make them fit, never refuse them (a
+// refused batch would lose a finding).
+void Tidy(NewSignal& s) {
+  s.agent = SignalName(s.agent.empty() ? "unassigned" : s.agent);
+  s.version = SignalName(s.version);
+  s.category = SignalName(s.category);
+  if (s.reason.size() > 1900) {
+    size_t cut = 1900;
+    while (cut > 0 && (static_cast<unsigned char>(s.reason[cut]) & 0xC0) == 0x80) --cut;
+    s.reason = s.reason.substr(0, cut) + "...";
+  }
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<DetectionPipeline>> DetectionPipeline::Create(
@@ -236,7 +249,10 @@ StatusOr<std::vector<SignalOutcome>> DetectionPipeline::Inspect(
     const std::vector<traces::StoredTraceEvent>& traces) {
   std::vector<NewSignal> all;
   for (const auto& ev : traces) {
-    for (auto& s : Findings(ev)) all.push_back(std::move(s));
+    for (auto& s : Findings(ev)) {
+      Tidy(s);
+      all.push_back(std::move(s));
+    }
   }
   if (all.empty()) return std::vector<SignalOutcome>();
   FB_ASSIGN_OR_RETURN(auto outcomes, signals_.Record(kActor, all));
@@ -273,6 +289,7 @@ StatusOr<std::vector<SignalOutcome>> DetectionPipeline::OnScore(const ScoreRecor
   auto found = quality_.Add(score.agent, o);
   auto signals = QualitySignals(score.agent, found, "");
   if (signals.empty()) return std::vector<SignalOutcome>();
+  for (auto& s : signals) Tidy(s);
   return signals_.Record(kActor, signals);
 }
 

@@ -74,6 +74,16 @@ std::vector<int64_t> SignalIds(const std::string& json) {
 
 }  // namespace
 
+std::string SignalName(std::string text) {
+  if (text.size() > 120) text.resize(120);
+  for (auto& c : text) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != ':') {
+      c = '_';
+    }
+  }
+  return text;
+}
+
 nlohmann::json SignalToJson(const SignalRecord& s) {
   Json j = {{"id", s.id},
             {"kind", s.kind},

@@ -73,6 +73,11 @@ class SignalService {
   const ClassificationPolicy policy_;
 };
 
+// Returns `text` usable as a signal's agent, version, category or kind part: characters other
+// than letters, digits, '-', '_', '.' and ':' become '_', at most 120 bytes. For names that come
+// from outside (span attributes, Alertmanager labels) rather than from a person who can fix them.
+std::string SignalName(std::string text);
+
 // Returns a signal as the API shows it.
 nlohmann::json SignalToJson(const SignalRecord& s);
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "releases/release_service.h"
 #include "support/test_util.h"
 
@@ -89,6 +91,16 @@ TEST_F(DetectionTest, AValidCardInTheFinalResponseOpensASev1IncidentNamingTheEvi
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->front().duplicate);
   EXPECT_EQ(Signals().size(), 1u);
+}
+
+TEST_F(DetectionTest, AnAgentNameFromSpansThatIsNoValidNameStillOpensTheIncident) {
+  Ingest({{"agent", "Support Bot/eu"}, {"output", "Card 4111-1111-1111-1111 is on file."}});
+  Ingest({{"agent", ""}, {"output", "SSN 536-22-1987 confirmed."}});
+  auto incidents = Incidents();
+  ASSERT_EQ(incidents.size(), 2u);
+  std::set<std::string> agents;
+  for (const auto& i : incidents) agents.insert(i.agent);
+  EXPECT_EQ(agents, (std::set<std::string>{"Support_Bot_eu", "unassigned"}));
 }
 
 TEST_F(DetectionTest, CleanTracesAndInvalidNumbersRaiseNothing) {
