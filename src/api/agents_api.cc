@@ -34,11 +34,6 @@ StatusOr<ChangeRequest> ChangeRequestFrom(const Json& body) {
   return req;
 }
 
-StatusOr<Json> OptionalBody(const Request& req) {
-  if (req.body.empty()) return Json::object();
-  return http::ParseJsonObject(req.body);
-}
-
 Json ChangeJson(const ChangeResult& r) {
   Json j = {{"changed", r.changed}, {"runtime", RuntimeJson(r.runtime)}};
   if (r.change) j["change"] = PointerChangeJson(*r.change);

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/auth.h"
 #include "common/clock.h"
@@ -41,6 +43,25 @@ inline StatusOr<std::string> StringField(const Json& body, const char* name, boo
   return it->get<std::string>();
 }
 
+// Reads an optional array of strings; kInvalidArgument when present with another shape.
+inline StatusOr<std::vector<std::string>> StringArray(const Json& body, const char* name) {
+  std::vector<std::string> out;
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return out;
+  if (!it->is_array()) return InvalidArgument(std::string("'") + name + "' must be an array of strings");
+  for (const auto& v : *it) {
+    if (!v.is_string()) return InvalidArgument(std::string("'") + name + "' must be an array of strings");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+// Reads a body that may be absent (an empty object then) or a JSON object.
+inline StatusOr<Json> OptionalBody(const Request& req) {
+  if (req.body.empty()) return Json::object();
+  return http::ParseJsonObject(req.body);
+}
+
 // Reads an optional RFC 3339 time field; kInvalidArgument when present and not a time.
 inline StatusOr<std::optional<TimeMs>> TimeField(const Json& body, const char* name) {
   FB_ASSIGN_OR_RETURN(std::string text, StringField(body, name, false));
@@ -74,6 +95,19 @@ inline StatusOr<int> IntParam(const Request& req, const std::string& name, int f
   }
   return InvalidArgument("'" + name + "' must be a whole number in " + std::to_string(lo) + ".." +
                          std::to_string(hi));
+}
+
+// A page of a newest-first listing: ?limit= (1..1000, default `fallback`) and ?before=<id>.
+struct PageParams {
+  int limit = 100;
+  int64_t before = 0;
+};
+inline StatusOr<PageParams> PageParamsOf(const Request& req, int fallback) {
+  PageParams p;
+  FB_ASSIGN_OR_RETURN(p.limit, IntParam(req, "limit", fallback, 1, 1000));
+  FB_ASSIGN_OR_RETURN(int before, IntParam(req, "before", 0, 0, std::numeric_limits<int>::max()));
+  p.before = before;
+  return p;
 }
 
 inline StatusOr<int64_t> IncidentIdParam(const Request& req) {

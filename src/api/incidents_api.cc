@@ -115,12 +115,9 @@ void RegisterIncidents(http::Router& r, const Deps& d) {
   auto transition = [&inc](const Request& req, const Principal& p, std::optional<IncidentState> fixed) {
     auto id = IncidentIdParam(req);
     if (!id.ok()) return http::Error(id.status());
-    Json body = Json::object();
-    if (!req.body.empty()) {
-      auto parsed = http::ParseJsonObject(req.body);
-      if (!parsed.ok()) return http::Error(parsed.status());
-      body = *parsed;
-    }
+    auto parsed = OptionalBody(req);
+    if (!parsed.ok()) return http::Error(parsed.status());
+    const Json& body = *parsed;
     auto reason = StringField(body, "reason", false);
     if (!reason.ok()) return http::Error(reason.status());
     IncidentState to;

@@ -39,18 +39,6 @@ StatusOr<std::vector<int64_t>> IdArray(const Json& body, const char* name) {
   return out;
 }
 
-StatusOr<std::vector<std::string>> StringArray(const Json& body, const char* name) {
-  std::vector<std::string> out;
-  auto it = body.find(name);
-  if (it == body.end() || it->is_null()) return out;
-  if (!it->is_array()) return InvalidArgument(std::string("'") + name + "' must be an array of strings");
-  for (const auto& v : *it) {
-    if (!v.is_string()) return InvalidArgument(std::string("'") + name + "' must be an array of strings");
-    out.push_back(v.get<std::string>());
-  }
-  return out;
-}
-
 StatusOr<MemoryWrite> ParseWrite(const Json& j, const Json& request) {
   if (!j.is_object()) return InvalidArgument("each record must be an object");
   MemoryWrite w;

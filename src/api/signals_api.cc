@@ -30,18 +30,6 @@ StatusOr<int> SeverityValue(const Json& v, const char* field) {
                          "' must be SEV-1..SEV-4 (or critical, warning, info)");
 }
 
-StatusOr<std::vector<std::string>> StringList(const Json& body, const char* name) {
-  std::vector<std::string> out;
-  auto it = body.find(name);
-  if (it == body.end() || it->is_null()) return out;
-  if (!it->is_array()) return InvalidArgument(std::string("'") + name + "' must be an array of strings");
-  for (const auto& v : *it) {
-    if (!v.is_string()) return InvalidArgument(std::string("'") + name + "' must be an array of strings");
-    out.push_back(v.get<std::string>());
-  }
-  return out;
-}
-
 StatusOr<NewSignal> SignalFromJson(const Json& body) {
   if (!body.is_object()) return InvalidArgument("a signal must be a JSON object");
   NewSignal s;
@@ -53,7 +41,7 @@ StatusOr<NewSignal> SignalFromJson(const Json& body) {
   FB_ASSIGN_OR_RETURN(s.fingerprint, StringField(body, "fingerprint", false));
   FB_ASSIGN_OR_RETURN(std::string status, StringField(body, "status", false));
   if (!status.empty()) s.status = status;
-  FB_ASSIGN_OR_RETURN(s.evidence, StringList(body, "evidence"));
+  FB_ASSIGN_OR_RETURN(s.evidence, StringArray(body, "evidence"));
   if (auto it = body.find("measured"); it != body.end() && !it->is_null()) {
     if (!it->is_object()) return InvalidArgument("'measured' must be an object");
     s.measured = *it;
@@ -184,12 +172,10 @@ void RegisterSignals(http::Router& r, const Deps& d) {
       q.incident_id = ParseIncidentId(inc);
       if (!q.incident_id) return http::Error(InvalidArgument("'incident' must be an incident id such as INC-42"));
     }
-    auto limit = IntParam(req, "limit", 100, 1, 1000);
-    auto before = IntParam(req, "before", 0, 0, std::numeric_limits<int>::max());
-    if (!limit.ok()) return http::Error(limit.status());
-    if (!before.ok()) return http::Error(before.status());
-    q.limit = *limit;
-    q.before_id = *before;
+    auto page = PageParamsOf(req, 100);
+    if (!page.ok()) return http::Error(page.status());
+    q.limit = page->limit;
+    q.before_id = page->before;
     return Respond(sig.List(q), 200, [](const std::vector<SignalRecord>& list) {
       Json out = Json::array();
       for (const auto& s : list) out.push_back(SignalToJson(s));
@@ -244,14 +230,10 @@ void RegisterSignals(http::Router& r, const Deps& d) {
   r.Add("POST", "/api/v1/incidents/{id}/page", Guard(tok, Role::kResponder, [&pager](const Request& req, const Principal& p) {
     auto id = IncidentIdParam(req);
     if (!id.ok()) return http::Error(id.status());
-    Json body = Json::object();
-    if (!req.body.empty()) {
-      auto parsed = http::ParseJsonObject(req.body);
-      if (!parsed.ok()) return http::Error(parsed.status());
-      body = *parsed;
-    }
-    auto targets = StringList(body, "targets");
-    auto message = StringField(body, "message", false);
+    auto body = OptionalBody(req);
+    if (!body.ok()) return http::Error(body.status());
+    auto targets = StringArray(*body, "targets");
+    auto message = StringField(*body, "message", false);
     if (!targets.ok()) return http::Error(targets.status());
     if (!message.ok()) return http::Error(message.status());
     return Respond(pager.PageNow(p.name, *id, *targets, *message), 202,
@@ -288,12 +270,10 @@ void RegisterSignals(http::Router& r, const Deps& d) {
     if (!q.status.empty() && q.status != "pending" && q.status != "delivered" && q.status != "failed") {
       return http::Error(InvalidArgument("'status' must be pending, delivered or failed"));
     }
-    auto limit = IntParam(req, "limit", 100, 1, 1000);
-    auto before = IntParam(req, "before", 0, 0, std::numeric_limits<int>::max());
-    if (!limit.ok()) return http::Error(limit.status());
-    if (!before.ok()) return http::Error(before.status());
-    q.limit = *limit;
-    q.before_id = *before;
+    auto page = PageParamsOf(req, 100);
+    if (!page.ok()) return http::Error(page.status());
+    q.limit = page->limit;
+    q.before_id = page->before;
     return Respond(pager.Deliveries(q), 200, [](const std::vector<DeliveryRecord>& list) {
       Json out = Json::array();
       for (const auto& dl : list) out.push_back(paging::DeliveryToJson(dl));

@@ -22,6 +22,17 @@ std::string KindLabel(const std::string& kind) {
 
 std::string Short(const std::string& hash) { return hash.substr(0, 12); }
 
+// A score or feedback that came after its run counts for the quality windows, not as a run.
+detect::Observation ScoreObservation(const ScoreRecord& s) {
+  detect::Observation o;
+  o.at = s.at;
+  o.category = s.category;
+  o.score = s.value;
+  o.negative_feedback = s.negative_feedback;
+  o.run = false;
+  return o;
+}
+
 // Detector signals carry names from span attributes: make them fit, never refuse them (a
 // refused batch would lose a finding).
 void Tidy(NewSignal& s) {
@@ -280,13 +291,7 @@ void DetectionPipeline::OnTracesStored(const std::vector<traces::StoredTraceEven
 
 StatusOr<std::vector<SignalOutcome>> DetectionPipeline::OnScore(const ScoreRecord& score) {
   if (!options_.enabled || score.agent.empty()) return std::vector<SignalOutcome>();
-  detect::Observation o;
-  o.at = score.at;
-  o.category = score.category;
-  o.score = score.value;
-  o.negative_feedback = score.negative_feedback;
-  o.run = false;
-  auto found = quality_.Add(score.agent, o);
+  auto found = quality_.Add(score.agent, ScoreObservation(score));
   auto signals = QualitySignals(score.agent, found, "");
   if (signals.empty()) return std::vector<SignalOutcome>();
   for (auto& s : signals) Tidy(s);
@@ -325,15 +330,7 @@ Status DetectionPipeline::Warm(int64_t rescan_ms) {
     FB_ASSIGN_OR_RETURN(scores, txn.signals().ScoresSince(from, 100'000));
     return Status::Ok();
   }));
-  for (const auto& s : scores) {
-    detect::Observation o;
-    o.at = s.at;
-    o.category = s.category;
-    o.score = s.value;
-    o.negative_feedback = s.negative_feedback;
-    o.run = false;
-    quality_.Add(s.agent, o);
-  }
+  for (const auto& s : scores) quality_.Add(s.agent, ScoreObservation(s));
   for (size_t i = 0; i < recent.size(); i += 100) {
     std::vector<traces::StoredTraceEvent> batch(
         recent.begin() + static_cast<std::ptrdiff_t>(i),
