@@ -76,11 +76,22 @@ class Reader {
     }
     return Status::Ok();
   }
+  // Refuses keys this table does not have, so a typo is an error rather than a silent default.
+  Status Only(std::initializer_list<const char*> keys) const {
+    if (!table_) return Status::Ok();
+    for (const auto& [key, node] : *table_) {
+      bool known = false;
+      for (const char* k : keys) known = known || key.str() == k;
+      if (!known) return Error(std::string(key.str()), "is not a setting here");
+    }
+    return Status::Ok();
+  }
   Reader Table(const char* key) const {
     const toml::node* n = Find(key);
     return Reader(n ? n->as_table() : nullptr, path_ + "." + key, file_);
   }
   const toml::table* raw() const { return table_; }
+  const std::string& file() const { return file_; }
   Status Error(const std::string& key, const std::string& what) const {
     return InvalidArgument("config " + file_ + ": " + path_ + "." + key + " " + what);
   }
@@ -94,6 +105,7 @@ class Reader {
 
 Status ReadClassification(const Reader& r, ClassificationPolicy& p) {
   if (!r.present()) return Status::Ok();
+  FB_RETURN_IF_ERROR(r.Only({"default_severity", "open_incident_up_to", "rules"}));
   FB_RETURN_IF_ERROR(r.Int("default_severity", p.default_severity, 1, 4));
   FB_RETURN_IF_ERROR(r.Int("open_incident_up_to", p.open_incident_up_to, 0, 4));
   if (const toml::node* n = r.raw()->get("rules")) {
@@ -102,7 +114,8 @@ Status ReadClassification(const Reader& r, ClassificationPolicy& p) {
     for (size_t i = 0; i < rules->size(); ++i) {
       const toml::table* t = (*rules)[i].as_table();
       if (!t) return r.Error("rules", "must be an array of tables ([[classification.rules]])");
-      Reader rr(t, "classification.rules[" + std::to_string(i) + "]", "");
+      Reader rr(t, "classification.rules[" + std::to_string(i) + "]", r.file());
+      FB_RETURN_IF_ERROR(rr.Only({"name", "kind", "severity", "reason"}));
       ClassificationRule rule;
       FB_RETURN_IF_ERROR(rr.String("name", rule.name));
       FB_RETURN_IF_ERROR(rr.String("kind", rule.kind));
@@ -116,6 +129,8 @@ Status ReadClassification(const Reader& r, ClassificationPolicy& p) {
 
 Status ReadDetect(const Reader& r, DetectionOptions& p) {
   if (!r.present()) return Status::Ok();
+  FB_RETURN_IF_ERROR(r.Only({"enabled", "default_region", "kinds", "allow_user_identity", "allow",
+                             "quality"}));
   FB_RETURN_IF_ERROR(r.Bool("enabled", p.enabled));
   FB_RETURN_IF_ERROR(r.String("default_region", p.pii.default_region));
   FB_RETURN_IF_ERROR(r.Strings("kinds", p.pii.kinds));
@@ -128,6 +143,10 @@ Status ReadDetect(const Reader& r, DetectionOptions& p) {
     }
   }
   Reader q = r.Table("quality");
+  FB_RETURN_IF_ERROR(q.Only({"window_minutes", "baseline_hours", "cooldown_minutes", "min_samples",
+                             "error_rate_increase", "error_rate_ratio",
+                             "negative_feedback_increase", "score_drop", "drift_delta",
+                             "drift_lambda", "drift_min_samples"}));
   auto& o = p.quality;
   int64_t window_minutes = o.window_ms / 60'000, baseline_hours = o.baseline_ms / 3'600'000,
           cooldown_minutes = o.cooldown_ms / 60'000;
@@ -163,6 +182,10 @@ Status Secret(const Reader& r, const char* key, std::string& out,
 Status ReadPaging(const Reader& r, paging::PagingPolicy& p,
                   const std::function<const char*(const char*)>& getenv) {
   if (!r.present()) return paging::CheckPolicy(p);
+  FB_RETURN_IF_ERROR(r.Only({"ack_timeout_minutes", "repeat", "incident_url", "escalation",
+                             "business_hours", "business_hours_targets", "backlog_targets",
+                             "backlog_reminder_hours", "retry_base_ms", "retry_max_ms",
+                             "lease_seconds", "targets"}));
   FB_RETURN_IF_ERROR(r.Int("ack_timeout_minutes", p.ack_timeout_minutes, 1, 24 * 60));
   FB_RETURN_IF_ERROR(r.Int("repeat", p.repeat, 0, 100));
   FB_RETURN_IF_ERROR(r.String("incident_url", p.incident_url));
@@ -189,6 +212,7 @@ Status ReadPaging(const Reader& r, paging::PagingPolicy& p,
     }
   }
   Reader bh = r.Table("business_hours");
+  FB_RETURN_IF_ERROR(bh.Only({"time_zone", "working_days", "start", "end", "holidays"}));
   FB_RETURN_IF_ERROR(bh.String("time_zone", p.business_hours.time_zone));
   FB_RETURN_IF_ERROR(bh.Ints("working_days", p.business_hours.working_days));
   FB_RETURN_IF_ERROR(bh.String("start", p.business_hours.start));
@@ -200,6 +224,7 @@ Status ReadPaging(const Reader& r, paging::PagingPolicy& p,
       std::string name(key.str());
       Reader t = targets.Table(name.c_str());
       if (!t.present()) return targets.Error(name, "must be a table");
+      FB_RETURN_IF_ERROR(t.Only({"type", "url", "routing_key", "secret", "timeout_ms"}));
       paging::Target target;
       target.name = name;
       FB_RETURN_IF_ERROR(t.String("type", target.type));

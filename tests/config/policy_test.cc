@@ -1,0 +1,106 @@
+#include "config/policy.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "support/test_util.h"
+
+namespace firebreak {
+namespace {
+
+using testing::TempDir;
+
+class PolicyTest : public ::testing::Test {
+ protected:
+  StatusOr<ResponsePolicy> Load(const std::string& toml) {
+    std::string path = dir_.path() + "/firebreak.toml";
+    std::ofstream(path) << toml;
+    return LoadResponsePolicy(path, [this](const char* n) -> const char* {
+      auto it = env_.find(n);
+      return it == env_.end() ? nullptr : it->second.c_str();
+    });
+  }
+  TempDir dir_;
+  std::map<std::string, std::string> env_;
+};
+
+TEST_F(PolicyTest, WithoutAFileTheRunbookDefaultsApply) {
+  auto p = LoadResponsePolicy("", [](const char*) -> const char* { return nullptr; });
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_TRUE(p->classification.rules.empty());  // DefaultRules()
+  EXPECT_TRUE(p->detect.enabled);
+  EXPECT_TRUE(p->paging.targets.empty());
+  EXPECT_EQ(p->paging.business_hours.start, "09:00");
+}
+
+TEST_F(PolicyTest, AFullConfigurationIsRead) {
+  env_["PD_KEY"] = "routing-123";
+  auto p = Load(R"(
+listen = "127.0.0.1:7070"
+[classification]
+open_incident_up_to = 2
+[[classification.rules]]
+name = "latency"
+kind = "alert.Latency*"
+severity = 2
+reason = "latency hurts everyone"
+[detect]
+default_region = "DE"
+[detect.allow]
+"support-bot" = [".*@shop\\.example"]
+[detect.quality]
+window_minutes = 10
+baseline_hours = 12
+[paging]
+escalation = [["pd", "slack"], ["pd"]]
+ack_timeout_minutes = 5
+[paging.business_hours]
+time_zone = "Europe/Berlin"
+holidays = ["2026-12-25"]
+[paging.targets.pd]
+type = "pagerduty"
+routing_key = "env:PD_KEY"
+[paging.targets.slack]
+type = "slack"
+url = "https://hooks.slack.example/T/B/x"
+)");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->classification.open_incident_up_to, 2);
+  ASSERT_EQ(p->classification.rules.size(), 1u);
+  EXPECT_EQ(p->classification.rules[0].kind, "alert.Latency*");
+  EXPECT_EQ(p->detect.pii.default_region, "DE");
+  EXPECT_EQ(p->detect.pii.allow["support-bot"].size(), 1u);
+  EXPECT_EQ(p->detect.quality.window_ms, 10 * 60'000);
+  EXPECT_EQ(p->detect.quality.baseline_ms, 12 * 3'600'000);
+  EXPECT_EQ(p->paging.escalation.size(), 2u);
+  EXPECT_EQ(p->paging.ack_timeout_minutes, 5);
+  EXPECT_EQ(p->paging.business_hours.time_zone, "Europe/Berlin");
+  EXPECT_EQ(p->paging.targets["pd"].routing_key, "routing-123");
+  EXPECT_EQ(p->paging.targets["pd"].url, "https://events.pagerduty.com/v2/enqueue");
+}
+
+TEST_F(PolicyTest, MistakesAreRefusedNamingTheKey) {
+  auto typo = Load("[paging]\nack_timout_minutes = 5\n");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.status().message().find("paging.ack_timout_minutes"), std::string::npos)
+      << typo.status().message();
+  auto missing_env = Load("[paging.targets.pd]\ntype = \"pagerduty\"\nrouting_key = \"env:NOPE\"\n");
+  ASSERT_FALSE(missing_env.ok());
+  EXPECT_NE(missing_env.status().message().find("NOPE"), std::string::npos);
+  auto unknown_target = Load("[paging]\nescalation = [[\"ghost\"]]\n");
+  ASSERT_FALSE(unknown_target.ok());
+  EXPECT_NE(unknown_target.status().message().find("ghost"), std::string::npos);
+  auto bad_rule = Load("[[classification.rules]]\nname = \"x\"\nkind = \"pii\"\nseverity = 7\nreason = \"r\"\n");
+  ASSERT_FALSE(bad_rule.ok());
+  EXPECT_NE(bad_rule.status().message().find("classification.rules[0].severity"), std::string::npos)
+      << bad_rule.status().message();
+  auto bad_zone = Load("[paging.business_hours]\ntime_zone = \"Mars/Olympus\"\n");
+  EXPECT_FALSE(bad_zone.ok());
+  auto bad_pattern = Load("[detect.allow]\n\"*\" = [\"(unclosed\"]\n");
+  // The pattern is compiled when the scanner is created (DetectionPipeline::Create), not here.
+  EXPECT_TRUE(bad_pattern.ok());
+}
+
+}  // namespace
+}  // namespace firebreak
