@@ -1,6 +1,7 @@
 #include "paging/pager.h"
 
 #include <algorithm>
+#include <future>
 #include <random>
 #include <set>
 #include <spdlog/spdlog.h>
@@ -455,9 +456,22 @@ StatusOr<TickResult> Pager::Tick() {
                                                               kDeliveryBatch));
     return Status::Ok();
   }));
+  // Each claimed delivery is sent on its own thread, so a target that times out does not hold
+  // up the pages to the others.
+  std::vector<std::future<TickResult>> sending;
   for (auto& d : claimed) {
-    Status s = Send(d, result);
-    if (!s.ok()) spdlog::error("paging: delivery {}: {}", d.id, s.message());
+    sending.push_back(std::async(std::launch::async, [this, d] {
+      TickResult one;
+      Status s = Send(d, one);
+      if (!s.ok()) spdlog::error("paging: delivery {}: {}", d.id, s.message());
+      return one;
+    }));
+  }
+  for (auto& f : sending) {
+    TickResult one = f.get();
+    result.delivered += one.delivered;
+    result.retried += one.retried;
+    result.failed += one.failed;
   }
   return result;
 }

@@ -11,7 +11,7 @@
 //    cancels every timer and resolves PagerDuty.
 // Timers and deliveries are rows in the store (store/paging.h), claimed by conditional
 // updates, so a restart loses none and two servers on one store never both fire one.
-// Deliveries are sent outside any transaction by Tick(): 2xx delivered, 429/5xx/timeouts
+// Deliveries are sent outside any transaction by Tick(), each on its own thread: 2xx delivered, 429/5xx/timeouts
 // retried with exponential backoff, other 4xx failed for good; each outcome that matters goes
 // on the incident's timeline. Thread-safe.
 #pragma once
