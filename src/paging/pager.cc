@@ -58,12 +58,6 @@ PageContent ContentFrom(const Json& j) {
   return c;
 }
 
-std::string Join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
 }  // namespace
 
 Status CheckPolicy(const PagingPolicy& p) {
