@@ -235,7 +235,7 @@ Status Pager::FireTimer(Txn& txn, const TimerRecord& t) {
           .status());
 
   int last_step = static_cast<int>(steps) * (policy_.repeat + 1) - 1;
-  if (info.escalates && !inc.acked_at && t.step < last_step) {
+  if (info.escalates && !inc.acked_at && t.step < last_step && !policy_.escalation.empty()) {
     TimerRecord next;
     next.incident_id = inc.id;
     next.kind = "escalate";
