@@ -47,6 +47,14 @@ void RegisterHealth(http::Router& r, const Deps& d) {
            static_cast<double>(ds.scan_ns) / 1e9);
     metric("firebreak_detector_signals_total", "Signals recorded by the detectors.",
            static_cast<double>(ds.signals));
+    if (auto counts = d.pager.DeliveryCounts(); counts.ok()) {
+      res.body += "# HELP firebreak_deliveries Outbox deliveries (pages, webhooks) by status; a "
+                  "growing pending count means paging itself is failing.\n"
+                  "# TYPE firebreak_deliveries gauge\n";
+      for (const auto& [status, n] : *counts) {
+        res.body += "firebreak_deliveries{status=\"" + status + "\"} " + std::to_string(n) + "\n";
+      }
+    }
     return res;
   }));
 }

@@ -535,6 +535,15 @@ StatusOr<std::vector<TimerRecord>> Pager::Timers(int64_t incident_id) {
   return out;
 }
 
+StatusOr<std::map<std::string, int64_t>> Pager::DeliveryCounts() {
+  std::map<std::string, int64_t> counts;
+  FB_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
+    FB_ASSIGN_OR_RETURN(counts, txn.paging().CountDeliveries());
+    return Status::Ok();
+  }));
+  return counts;
+}
+
 nlohmann::json DeliveryToJson(const DeliveryRecord& d) {
   Json content = Json::parse(d.content_json, nullptr, false);
   Json j = {{"id", d.id},

@@ -98,6 +98,8 @@ class Pager final : public IncidentObserver {
 
   StatusOr<std::vector<DeliveryRecord>> Deliveries(const DeliveryQuery& query);
   StatusOr<std::vector<TimerRecord>> Timers(int64_t incident_id);
+  // Deliveries per status, for /metrics: a growing `pending` means paging itself is failing.
+  StatusOr<std::map<std::string, int64_t>> DeliveryCounts();
 
   const PagingPolicy& policy() const { return policy_; }
 

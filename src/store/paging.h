@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,6 +83,8 @@ class PagingRepo {
   virtual StatusOr<std::vector<DeliveryRecord>> ListDeliveries(const DeliveryQuery& q) = 0;
   // Returns the earliest next attempt of a pending delivery, if any.
   virtual StatusOr<std::optional<TimeMs>> NextDeliveryDue() = 0;
+  // Returns how many deliveries are in each status (pending, delivered, failed).
+  virtual StatusOr<std::map<std::string, int64_t>> CountDeliveries() = 0;
 };
 
 }  // namespace firebreak

@@ -116,6 +116,11 @@ TEST_F(DetectionIntegration, ACardInTheFinalResponseOpensASev1IncidentAndPagesPa
   Json d = Json::parse(deliveries.out)["deliveries"];
   ASSERT_EQ(d.size(), 2u);
   for (const auto& x : d) EXPECT_EQ(x["status"], "delivered");
+  // The outbox is watchable: a growing pending count would mean paging itself fails.
+  std::string metrics = server_->Call("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("firebreak_deliveries{status=\"delivered\"} 2"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("firebreak_deliveries{status=\"pending\"} 0"), std::string::npos);
+  EXPECT_NE(metrics.find("firebreak_detector_traces_total 1"), std::string::npos);
 
   std::string id = inc["id"];
   CommandResult timeline = server_->Cli({"incident", "show", id});

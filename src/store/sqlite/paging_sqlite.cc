@@ -170,4 +170,15 @@ StatusOr<std::optional<TimeMs>> SqlitePagingRepo::NextDeliveryDue() {
   return OptionalMin(*q);
 }
 
+StatusOr<std::map<std::string, int64_t>> SqlitePagingRepo::CountDeliveries() {
+  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare("SELECT status, count(*) FROM deliveries GROUP BY status"));
+  std::map<std::string, int64_t> counts = {{"pending", 0}, {"delivered", 0}, {"failed", 0}};
+  while (true) {
+    FB_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    counts[q->Text(0)] = q->Int(1);
+  }
+  return counts;
+}
+
 }  // namespace firebreak::sqlite

@@ -168,6 +168,7 @@ class SqlitePagingRepo final : public PagingRepo {
   Status UpdateDelivery(const DeliveryRecord& d) override;
   StatusOr<std::vector<DeliveryRecord>> ListDeliveries(const DeliveryQuery& q) override;
   StatusOr<std::optional<TimeMs>> NextDeliveryDue() override;
+  StatusOr<std::map<std::string, int64_t>> CountDeliveries() override;
 
  private:
   Connection& conn_;
