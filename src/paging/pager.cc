@@ -24,9 +24,10 @@ BusinessCalendar CalendarOf(const PagingPolicy& p) {
   return c.ok() ? *c : *BusinessCalendar::Create(BusinessHoursConfig{});
 }
 
+// Whether the incident still needs people: not resolved, not closed.
 bool IsLive(const IncidentRecord& inc) {
   auto s = ParseState(inc.state);
-  return s && IsOpen(*s) && *s != IncidentState::kResolved;
+  return s && IsOpen(*s);
 }
 
 Json ContentJson(const PageContent& c, const std::string& headline, const std::string& event) {
@@ -135,13 +136,13 @@ Status Pager::OnIncidentChanged(Txn& txn, const IncidentRecord& before,
     Wake();
   }
   if (after.severity != 0 && after.severity != before.severity) {
-    FB_RETURN_IF_ERROR(Plan(txn, after, actor));
+    FB_RETURN_IF_ERROR(Plan(txn, after));
     Wake();
   }
   return Status::Ok();
 }
 
-Status Pager::Plan(Txn& txn, const IncidentRecord& inc, const std::string& actor) {
+Status Pager::Plan(Txn& txn, const IncidentRecord& inc) {
   TimeMs now = clock_.NowMs();
   // A new severity replaces the plan of the old one.
   FB_RETURN_IF_ERROR(txn.paging().CancelTimers(inc.id, {"page", "reminder", "due"}, now).status());
@@ -192,7 +193,6 @@ Status Pager::Plan(Txn& txn, const IncidentRecord& inc, const std::string& actor
           .status();
     }
   }
-  (void)actor;
   return Status::Ok();
 }
 

@@ -104,7 +104,7 @@ class Pager final : public IncidentObserver {
   const PagingPolicy& policy() const { return policy_; }
 
  private:
-  Status Plan(Txn& txn, const IncidentRecord& inc, const std::string& actor);
+  Status Plan(Txn& txn, const IncidentRecord& inc);
   Status FireTimer(Txn& txn, const TimerRecord& t);
   // Queues one delivery per target; returns the ones queued (known dedup keys are skipped).
   StatusOr<std::vector<DeliveryRecord>> Queue(Txn& txn, const IncidentRecord& inc,

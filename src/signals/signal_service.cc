@@ -245,7 +245,7 @@ StatusOr<std::optional<IncidentRecord>> SignalService::OpenIncidentFor(Txn& txn,
     if (s.kind != kind || !s.incident_id || !seen.insert(*s.incident_id).second) continue;
     FB_ASSIGN_OR_RETURN(auto inc, txn.incidents().Get(*s.incident_id));
     auto state = ParseState(inc.state);
-    if (state && IsOpen(*state) && *state != IncidentState::kResolved) {
+    if (state && IsOpen(*state)) {
       return std::optional<IncidentRecord>(inc);
     }
   }
