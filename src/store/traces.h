@@ -87,9 +87,13 @@ class TraceRepo {
   // Returns every stored span of one trace, in start order.
   virtual StatusOr<std::vector<SpanRow>> Spans(const std::string& trace_id) = 0;
 
+  struct Upserted {
+    int64_t id = 0;         // the row id
+    bool inserted = false;  // true: a new trace; false: it replaced the one with its trace_id
+  };
   // Inserts the trace, or replaces the one with the same trace_id (keeping its row id and
-  // flag); rewrites its text index, tools and LSH keys. Returns the row id.
-  virtual StatusOr<int64_t> Upsert(const TraceRow& t, const TraceText& text,
+  // flag); rewrites its text index, tools and LSH keys.
+  virtual StatusOr<Upserted> Upsert(const TraceRow& t, const TraceText& text,
                                    const std::vector<std::string>& tools,
                                    const std::vector<int64_t>& lsh_keys) = 0;
 

@@ -35,9 +35,8 @@ std::string Join(const std::vector<std::string>& parts, const std::string& sep) 
 // returns what observers are told.
 StatusOr<StoredTraceEvent> PutTrace(Txn& txn, const TraceContent& t, TimeMs now) {
   StoredTrace s = ToStored(t, now);
-  FB_ASSIGN_OR_RETURN(auto before, txn.traces().GetByTraceId(t.trace_id));
-  FB_RETURN_IF_ERROR(txn.traces().Upsert(s.row, s.text, s.tools, s.lsh_keys).status());
-  return StoredTraceEvent{t, s.row.hash, !before.has_value()};
+  FB_ASSIGN_OR_RETURN(auto upserted, txn.traces().Upsert(s.row, s.text, s.tools, s.lsh_keys));
+  return StoredTraceEvent{t, s.row.hash, upserted.inserted};
 }
 
 }  // namespace

@@ -109,7 +109,7 @@ class SqliteTraceRepo final : public TraceRepo {
   explicit SqliteTraceRepo(Connection& conn) : conn_(conn) {}
   Status PutSpan(const SpanRow& s) override;
   StatusOr<std::vector<SpanRow>> Spans(const std::string& trace_id) override;
-  StatusOr<int64_t> Upsert(const TraceRow& t, const TraceText& text,
+  StatusOr<Upserted> Upsert(const TraceRow& t, const TraceText& text,
                            const std::vector<std::string>& tools,
                            const std::vector<int64_t>& lsh_keys) override;
   StatusOr<TraceRow> Get(int64_t id) override;

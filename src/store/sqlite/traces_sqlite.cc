@@ -96,7 +96,7 @@ Status SqliteTraceRepo::ClearIndexes(int64_t id, const std::string& old_keys) {
   return q->Run();
 }
 
-StatusOr<int64_t> SqliteTraceRepo::Upsert(const TraceRow& t, const TraceText& text,
+StatusOr<TraceRepo::Upserted> SqliteTraceRepo::Upsert(const TraceRow& t, const TraceText& text,
                                           const std::vector<std::string>& tools,
                                           const std::vector<int64_t>& lsh_keys) {
   std::optional<int64_t> existing;
@@ -159,7 +159,7 @@ StatusOr<int64_t> SqliteTraceRepo::Upsert(const TraceRow& t, const TraceText& te
     q->Bind(key, id);
     FB_RETURN_IF_ERROR(q->Run());
   }
-  return id;
+  return Upserted{id, !existing.has_value()};
 }
 
 StatusOr<TraceRow> SqliteTraceRepo::Get(int64_t id) {
