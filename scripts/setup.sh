@@ -4,9 +4,9 @@
 set -euo pipefail
 
 PACKAGES=(
-  g++ cmake ninja-build pkg-config git
+  g++ cmake ninja-build ccache pkg-config git
   libboost-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
-  libssl-dev libsqlite3-dev libhnswlib-dev libprotobuf-dev protobuf-compiler zlib1g-dev
+  libssl-dev libsqlite3-dev libutfcpp-dev libhnswlib-dev libprotobuf-dev protobuf-compiler zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libre2-dev libphonenumber-dev libabsl-dev tzdata libcurl4-openssl-dev
   sqlite3 wrk curl jq ca-certificates

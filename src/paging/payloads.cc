@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "common/crypto.h"
+#include "common/text.h"
 
 namespace firebreak::paging {
 namespace {
@@ -18,54 +19,7 @@ constexpr size_t kSlackSectionMax = 3000;  // Block Kit: section text
 constexpr size_t kSlackFieldMax = 2000;    // Block Kit: each section field
 constexpr size_t kSlackEvidenceShown = 5;
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not one.
-size_t Utf8SequenceLength(const std::string& s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  size_t n;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-  }
-  // Overlong three/four-byte forms, surrogates and code points above U+10FFFF.
-  if (c == 0xE0 && b(i + 1) < 0xA0) return 0;
-  if (c == 0xED && b(i + 1) > 0x9F) return 0;
-  if (c == 0xF0 && b(i + 1) < 0x90) return 0;
-  if (c == 0xF4 && b(i + 1) > 0x8F) return 0;
-  return n;
-}
-
-// Returns `s` with every invalid UTF-8 byte replaced by U+FFFD, so that json::dump never throws
-// on text that came from an agent.
-std::string CleanUtf8(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    size_t n = Utf8SequenceLength(s, i);
-    if (n == 0) {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    } else {
-      out.append(s, i, n);
-      i += n;
-    }
-  }
-  return out;
-}
-
-std::string Clip(const std::string& s, size_t max_bytes) {
-  return TruncateUtf8(CleanUtf8(s), max_bytes);
-}
+std::string Clip(const std::string& s, size_t max_bytes) { return TruncateUtf8(s, max_bytes, "..."); }
 
 // Escapes the three characters Slack mrkdwn reserves for its own syntax.
 std::string SlackEscape(const std::string& s) {
@@ -104,21 +58,10 @@ json EvidenceArray(const PageContent& c) {
 
 json SlackField(const std::string& name, const std::string& escaped_value) {
   return {{"type", "mrkdwn"},
-          {"text", TruncateUtf8("*" + name + "*\n" + escaped_value, kSlackFieldMax)}};
+          {"text", TruncateUtf8("*" + name + "*\n" + escaped_value, kSlackFieldMax, "...")}};
 }
 
 }  // namespace
-
-std::string TruncateUtf8(const std::string& s, size_t max_bytes) {
-  if (s.size() <= max_bytes) return s;
-  static constexpr char kEllipsis[] = "...";
-  size_t keep = max_bytes >= 3 ? max_bytes - 3 : 0;
-  // Step back over continuation bytes so the cut falls on a sequence boundary.
-  while (keep > 0 && (static_cast<unsigned char>(s[keep]) & 0xC0) == 0x80) --keep;
-  std::string out = s.substr(0, keep);
-  if (max_bytes >= 3) out += kEllipsis;
-  return out;
-}
 
 const char* PdActionName(PdAction action) {
   switch (action) {
@@ -218,13 +161,13 @@ nlohmann::json SlackMessage(const PageContent& c, const std::string& headline) {
   blocks.push_back({{"type", "section"},
                     {"text",
                      {{"type", "mrkdwn"},
-                      {"text", TruncateUtf8(link + " " + SlackEscape(c.title), kSlackSectionMax)}}},
+                      {"text", TruncateUtf8(link + " " + SlackEscape(c.title), kSlackSectionMax, "...")}}},
                     {"fields", std::move(fields)}});
   blocks.push_back(
       {{"type", "context"},
        {"elements",
-        json::array({{{"type", "mrkdwn"}, {"text", TruncateUtf8(context, kSlackFieldMax)}}})}});
-  return {{"text", TruncateUtf8(SlackEscape(fallback), kSlackSectionMax)},
+        json::array({{{"type", "mrkdwn"}, {"text", TruncateUtf8(context, kSlackFieldMax, "...")}}})}});
+  return {{"text", TruncateUtf8(SlackEscape(fallback), kSlackSectionMax, "...")},
           {"blocks", std::move(blocks)}};
 }
 

@@ -75,8 +75,4 @@ bool VerifyWebhookSignature(const std::string& secret, const std::string& body,
 // Returns the lowercase hex HMAC-SHA256 of `data` under `key`.
 std::string HmacSha256Hex(const std::string& key, const std::string& data);
 
-// Returns `s` cut to at most `max_bytes` bytes without splitting a UTF-8 sequence; a cut
-// string ends with "..." (within the limit).
-std::string TruncateUtf8(const std::string& s, size_t max_bytes);
-
 }  // namespace firebreak::paging

@@ -214,11 +214,5 @@ TEST(WebhookSignature, VerifiesAndRejectsTampering) {
   EXPECT_FALSE(VerifyWebhookSignature("s3cret", body, "12x", sig, 1795962245123, 300'000));
 }
 
-TEST(TruncateUtf8, KeepsShortStringsAndCutsOnBoundaries) {
-  EXPECT_EQ(TruncateUtf8("short", 10), "short");
-  EXPECT_EQ(TruncateUtf8("abcdefghij", 8), "abcde...");
-  EXPECT_EQ(TruncateUtf8("\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC", 7), "\xE2\x82\xAC...");  // €€€
-}
-
 }  // namespace
 }  // namespace firebreak::paging

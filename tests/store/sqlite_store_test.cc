@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
 #include "support/test_util.h"
 
 namespace firebreak {
@@ -37,6 +40,38 @@ TEST(SqliteStore, WriteCommitsOrRollsBackAsOne) {
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(all[0].title, "kept");
   EXPECT_EQ(store->Stats().failed_write_transactions, 1);
+}
+
+// A function that throws (a JSON dump of broken UTF-8, say) costs its own transaction only: the
+// writer rolls back, a reader goes back to the pool, and later writes and reads work.
+TEST(SqliteStore, AnExceptionInsideATransactionRollsBackAndPoisonsNothing) {
+  TempDir dir;
+  auto store = OpenTestStore(dir);
+  for (int round = 0; round < 3; ++round) {
+    Status w = store->Write([](Txn& txn) -> Status {
+      FB_RETURN_IF_ERROR(txn.incidents().Insert(NewIncident("half-done", "detected")).status());
+      nlohmann::json j = std::string("caf\xC3");
+      (void)j.dump();  // throws: invalid UTF-8
+      return Status::Ok();
+    });
+    EXPECT_EQ(w.code(), StatusCode::kInternal);
+    EXPECT_NE(w.message().find("exception"), std::string::npos) << w.message();
+  }
+  // More throwing reads than the pool has connections: none may leak.
+  for (int i = 0; i < 10; ++i) {
+    Status r = store->Read([](Txn&) -> Status { throw std::runtime_error("reader blew up"); });
+    EXPECT_EQ(r.code(), StatusCode::kInternal);
+  }
+  ASSERT_TRUE(store->Write([](Txn& txn) {
+    return txn.incidents().Insert(NewIncident("kept", "detected")).status();
+  }).ok());
+  std::vector<IncidentRecord> all;
+  ASSERT_TRUE(store->Read([&](Txn& txn) -> Status {
+    FB_ASSIGN_OR_RETURN(all, txn.incidents().List({}));
+    return Status::Ok();
+  }).ok());
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].title, "kept");
 }
 
 TEST(SqliteStore, ReadTransactionsCannotWrite) {

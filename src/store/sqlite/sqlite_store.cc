@@ -65,13 +65,19 @@ class SqliteStore final : public Store {
       free_readers_.pop_back();
       read_txns_++;
     }
-    Status s = RunInTxn(*conn, "BEGIN", fn);
-    {
-      std::lock_guard<std::mutex> lock(readers_mu_);
-      free_readers_.push_back(conn);
-    }
-    readers_cv_.notify_one();
-    return s;
+    // The connection goes back to the pool however `fn` ends, a thrown exception included.
+    struct ReturnToPool {
+      SqliteStore* store;
+      Connection* conn;
+      ~ReturnToPool() {
+        {
+          std::lock_guard<std::mutex> lock(store->readers_mu_);
+          store->free_readers_.push_back(conn);
+        }
+        store->readers_cv_.notify_one();
+      }
+    } give_back{this, conn};
+    return RunInTxn(*conn, "BEGIN", fn);
   }
 
   Status Compact() override {
@@ -116,15 +122,30 @@ class SqliteStore final : public Store {
  private:
   explicit SqliteStore(std::string path) : path_(std::move(path)) {}
 
+  // Runs `fn` between `begin` and COMMIT. Anything but OK rolls back, and so does an exception
+  // thrown by `fn` (a library's, say), which becomes kInternal: the connection is never left
+  // inside a transaction for the next caller.
   static Status RunInTxn(Connection& conn, const char* begin, const TxnFn& fn) {
     FB_RETURN_IF_ERROR(conn.Exec(begin));
-    SqliteTxn txn(conn);
-    Status s = fn(txn);
-    if (s.ok()) {
-      s = conn.Exec("COMMIT");
-      if (s.ok()) return s;
+    struct RollbackUnlessCommitted {
+      Connection& conn;
+      bool committed = false;
+      ~RollbackUnlessCommitted() {
+        if (!committed) (void)conn.Exec("ROLLBACK");
+      }
+    } guard{conn};
+    Status s;
+    try {
+      SqliteTxn txn(conn);
+      s = fn(txn);
+    } catch (const std::exception& e) {
+      s = Internal(std::string("transaction aborted by an exception: ") + e.what());
+    } catch (...) {
+      s = Internal("transaction aborted by an unknown exception");
     }
-    (void)conn.Exec("ROLLBACK");
+    if (!s.ok()) return s;
+    s = conn.Exec("COMMIT");
+    guard.committed = s.ok();
     return s;
   }
 
