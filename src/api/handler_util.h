@@ -43,6 +43,29 @@ inline StatusOr<std::string> StringField(const Json& body, const char* name, boo
   return it->get<std::string>();
 }
 
+// Reads an optional integer field in lo..hi (`fallback` when absent or null); kInvalidArgument
+// for another type or a value out of range (checked before any narrowing, so 2^32 + 5 is not 5).
+inline StatusOr<int64_t> IntField(const Json& body, const char* name, int64_t fallback, int64_t lo,
+                                  int64_t hi) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return fallback;
+  bool in_range = false;
+  int64_t n = 0;
+  if (it->is_number_unsigned()) {
+    uint64_t u = it->get<uint64_t>();
+    in_range = u <= static_cast<uint64_t>(hi) && hi >= 0 && static_cast<int64_t>(u) >= lo;
+    n = static_cast<int64_t>(u);
+  } else if (it->is_number_integer()) {
+    n = it->get<int64_t>();
+    in_range = n >= lo && n <= hi;
+  }
+  if (!in_range) {
+    return InvalidArgument(std::string("'") + name + "' must be a whole number in " +
+                           std::to_string(lo) + ".." + std::to_string(hi));
+  }
+  return n;
+}
+
 // Reads an optional array of strings; kInvalidArgument when present with another shape.
 inline StatusOr<std::vector<std::string>> StringArray(const Json& body, const char* name) {
   std::vector<std::string> out;

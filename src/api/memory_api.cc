@@ -165,10 +165,10 @@ void RegisterMemory(http::Router& r, const Deps& d) {
     s.text = *text;
     s.trace_id = *trace;
     s.embedding = std::move(*embedding);
-    if (body->contains("k")) {
-      if (!(*body)["k"].is_number_integer()) return http::Error(InvalidArgument("'k' must be an integer"));
-      s.k = (*body)["k"].get<int>();
-    }
+    // The range is the service's to check; here only that the number fits an int.
+    auto k = IntField(*body, "k", s.k, std::numeric_limits<int>::min(), std::numeric_limits<int>::max());
+    if (!k.ok()) return http::Error(k.status());
+    s.k = static_cast<int>(*k);
     if (body->contains("filter") && !(*body)["filter"].is_null()) s.filter = (*body)["filter"];
     auto hits = mem.Search(*agent, s);
     if (!hits.ok()) return http::Error(hits.status());

@@ -5,6 +5,7 @@
 #include "api/handler_util.h"
 #include "api/json.h"
 #include "api/routes.h"
+#include "common/text.h"
 #include "incidents/severity.h"
 
 namespace firebreak::api {
@@ -16,8 +17,8 @@ constexpr size_t kMaxSignalsPerPost = 500;
 StatusOr<int> SeverityValue(const Json& v, const char* field) {
   if (v.is_null()) return 0;
   if (v.is_number_integer()) {
-    int n = v.get<int>();
-    if (n >= 1 && n <= 4) return n;
+    int64_t n = v.get<int64_t>();
+    if (n >= 1 && n <= 4) return static_cast<int>(n);
   } else if (v.is_string()) {
     std::string s = v.get<std::string>();
     for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -71,6 +72,7 @@ StatusOr<std::vector<NewSignal>> AlertmanagerSignals(const Json& body) {
   auto alerts = body.find("alerts");
   if (alerts == body.end() || !alerts->is_array()) return InvalidArgument("'alerts' must be an array");
   if (alerts->size() > kMaxSignalsPerPost) return InvalidArgument("more than 500 alerts in one payload");
+  FB_ASSIGN_OR_RETURN(std::string group_status, StringField(body, "status", false));
   Json common_labels = body.value("commonLabels", Json::object());
   std::vector<NewSignal> out;
   for (size_t i = 0; i < alerts->size(); ++i) {
@@ -92,7 +94,8 @@ StatusOr<std::vector<NewSignal>> AlertmanagerSignals(const Json& body) {
     if (s.agent.empty()) s.agent = "unassigned";
     s.version = SignalName(Label(labels, {"version"}));
     s.category = SignalName(Label(labels, {"category"}));
-    std::string status = a.value("status", body.value("status", "firing"));
+    FB_ASSIGN_OR_RETURN(std::string status, StringField(a, "status", false));
+    if (status.empty()) status = group_status.empty() ? "firing" : group_status;
     if (status != "firing" && status != "resolved") {
       return InvalidArgument(where + ".status must be firing or resolved");
     }
@@ -102,14 +105,19 @@ StatusOr<std::vector<NewSignal>> AlertmanagerSignals(const Json& body) {
                                                             (where + ".labels.severity").c_str()));
     s.reason = Label(annotations, {"summary", "description", "message"});
     if (s.reason.empty()) s.reason = "Alertmanager alert " + name;
-    s.reason = s.reason.substr(0, 2000);
-    std::string starts = a.value("startsAt", "");
-    if (auto t = ParseTime(starts)) s.detected_at = *t;
-    std::string fp = a.value("fingerprint", "");
+    s.reason = TruncateUtf8(s.reason, 2000, "...");
+    FB_ASSIGN_OR_RETURN(std::string starts, StringField(a, "startsAt", false));
+    if (!starts.empty()) {
+      auto t = ParseTime(starts);
+      if (!t) return InvalidArgument(where + ".startsAt must be an RFC 3339 time");
+      s.detected_at = *t;
+    }
+    FB_ASSIGN_OR_RETURN(std::string fp, StringField(a, "fingerprint", false));
+    FB_ASSIGN_OR_RETURN(std::string generator_url, StringField(a, "generatorURL", false));
     // One signal per alert episode: the same fingerprint and start time is the same alert.
     s.fingerprint = "alertmanager:" + (fp.empty() ? name + ":" + s.agent : fp) + ":" + starts;
     s.measured = {{"labels", labels}, {"annotations", annotations},
-                  {"generator_url", a.value("generatorURL", "")}};
+                  {"generator_url", generator_url}};
     out.push_back(std::move(s));
   }
   return out;

@@ -29,6 +29,27 @@ std::string TruncateUtf8(std::string_view text, size_t max_bytes, std::string_vi
   return out;
 }
 
+Status CheckName(std::string_view field, std::string_view value, size_t max_bytes,
+                 std::string_view punctuation) {
+  std::string f = "'" + std::string(field) + "'";
+  if (value.empty()) return InvalidArgument(f + " is required");
+  if (value.size() > max_bytes) {
+    return InvalidArgument(f + " is longer than " + std::to_string(max_bytes) + " bytes");
+  }
+  bool ok = value.front() != '.';
+  for (char c : value) {
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && punctuation.find(c) == std::string_view::npos) ok = false;
+  }
+  if (!ok) {
+    std::string allowed;
+    for (char c : punctuation) allowed += std::string(allowed.empty() ? "" : ", ") + "'" + c + "'";
+    return InvalidArgument(f + " may hold only letters, digits and " + allowed +
+                           ", and may not start with '.'");
+  }
+  return Status::Ok();
+}
+
 Status CheckJsonDepth(std::string_view text, int max_depth) {
   int depth = 0;
   bool in_string = false;

@@ -27,6 +27,12 @@ std::string CleanUtf8(std::string_view text);
 // Invalid input is cleaned first, so the result is always valid UTF-8.
 std::string TruncateUtf8(std::string_view text, size_t max_bytes, std::string_view marker = "");
 
+// Returns OK when `value` is a name (of an agent, version, namespace, ...): 1..max_bytes
+// characters, each a letter, a digit or one of `punctuation`, the first not '.' (so neither
+// ".." nor a hidden-file name passes). kInvalidArgument names the field and the rule otherwise.
+Status CheckName(std::string_view field, std::string_view value, size_t max_bytes,
+                 std::string_view punctuation = "-_.");
+
 // Returns OK when no array or object in the JSON `text` nests deeper than `max_depth`;
 // kInvalidArgument otherwise. Checks the bytes only (strings and escapes are skipped), in
 // linear time and constant memory, so it runs before a recursive parser sees the text.

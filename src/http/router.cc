@@ -1,5 +1,7 @@
 #include "http/router.h"
 
+#include "common/text.h"
+
 namespace firebreak::http {
 namespace {
 
@@ -67,6 +69,8 @@ Response Error(const Status& status) {
 
 StatusOr<nlohmann::json> ParseJsonObject(const std::string& body) {
   if (body.empty()) return InvalidArgument("the request needs a JSON object body");
+  // Parsing, copying and dumping JSON all recurse: the depth is bounded before any of them.
+  FB_RETURN_IF_ERROR(CheckJsonDepth(body, kMaxJsonDepth));
   nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return InvalidArgument("the body is not valid JSON");
   if (!j.is_object()) return InvalidArgument("the body must be a JSON object");

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "common/text.h"
+
 namespace firebreak {
 namespace {
 
@@ -18,15 +20,7 @@ Status CheckText(const std::string& field, const std::string& value, size_t max,
   return Status::Ok();
 }
 
-Status CheckAgentName(const std::string& agent) {
-  FB_RETURN_IF_ERROR(CheckText("agent", agent, kMaxAgent, true));
-  for (char c : agent) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
-      return InvalidArgument("'agent' may hold only letters, digits, '-', '_' and '.'");
-    }
-  }
-  return Status::Ok();
-}
+Status CheckAgentName(const std::string& agent) { return CheckName("agent", agent, kMaxAgent); }
 
 IncidentState StateOf(const IncidentRecord& r) {
   return ParseState(r.state).value_or(IncidentState::kDetected);

@@ -8,6 +8,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "common/text.h"
 #include "memory/taint.h"
 
 namespace firebreak {
@@ -27,17 +28,8 @@ constexpr double kRrfK = 60;  // reciprocal-rank fusion constant
 
 static_assert(std::endian::native == std::endian::little, "embeddings are stored little-endian");
 
-Status CheckName(const char* field, const std::string& value) {
-  if (value.empty()) return InvalidArgument(std::string("'") + field + "' is required");
-  if (value.size() > kMaxName) {
-    return InvalidArgument(std::string("'") + field + "' is longer than " + std::to_string(kMaxName) + " bytes");
-  }
-  for (char c : value) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
-      return InvalidArgument(std::string("'") + field + "' may hold only letters, digits, '-', '_' and '.'");
-    }
-  }
-  return Status::Ok();
+Status CheckMemoryName(const char* field, const std::string& value) {
+  return CheckName(field, value, kMaxName);
 }
 
 Status CheckLength(const char* field, const std::string& value, size_t max) {
@@ -57,7 +49,7 @@ Status CheckEmbedding(const std::vector<float>& v) {
 }
 
 Status CheckWrite(const MemoryWrite& w) {
-  FB_RETURN_IF_ERROR(CheckName("namespace", w.ns));
+  FB_RETURN_IF_ERROR(CheckMemoryName("namespace", w.ns));
   if (w.text.empty()) return InvalidArgument("'text' is required");
   FB_RETURN_IF_ERROR(CheckLength("text", w.text, kMaxText));
   if (!w.metadata.is_object()) return InvalidArgument("'metadata' must be an object");
@@ -192,7 +184,7 @@ void MemoryService::ForAgentIndexes(const std::string& agent,
 StatusOr<std::vector<MemoryRecord>> MemoryService::Write(const std::string& actor,
                                                          const std::string& agent,
                                                          const std::vector<MemoryWrite>& records) {
-  FB_RETURN_IF_ERROR(CheckName("agent", agent));
+  FB_RETURN_IF_ERROR(CheckMemoryName("agent", agent));
   if (records.empty()) return InvalidArgument("no records to write");
   if (records.size() > kMaxBatch) {
     return InvalidArgument("at most " + std::to_string(kMaxBatch) + " records per write");
@@ -286,8 +278,8 @@ StatusOr<std::vector<MemoryRecord>> MemoryService::Write(const std::string& acto
 }
 
 StatusOr<std::vector<MemoryHit>> MemoryService::Search(const std::string& agent, const MemorySearch& req) {
-  FB_RETURN_IF_ERROR(CheckName("agent", agent));
-  FB_RETURN_IF_ERROR(CheckName("namespace", req.ns));
+  FB_RETURN_IF_ERROR(CheckMemoryName("agent", agent));
+  FB_RETURN_IF_ERROR(CheckMemoryName("namespace", req.ns));
   if (req.k < 1 || req.k > kMaxK) return InvalidArgument("'k' must be 1.." + std::to_string(kMaxK));
   if (!req.filter.is_object()) return InvalidArgument("'filter' must be an object");
   FB_RETURN_IF_ERROR(CheckLength("trace_id", req.trace_id, kMaxTraceId));
@@ -373,14 +365,14 @@ StatusOr<std::vector<MemoryHit>> MemoryService::Search(const std::string& agent,
 StatusOr<QuarantineResult> MemoryService::Quarantine(const std::string& actor,
                                                      const std::string& agent,
                                                      const QuarantineRequest& req) {
-  FB_RETURN_IF_ERROR(CheckName("agent", agent));
+  FB_RETURN_IF_ERROR(CheckMemoryName("agent", agent));
   const MemoryWindow& w = req.window;
   if (!w.from && !w.to && w.version.empty() && w.trace_ids.empty() && w.record_ids.empty()) {
     return InvalidArgument("a quarantine needs at least one of 'from', 'to', 'version', "
                            "'trace_ids', 'record_ids' (to remove everything, use wipe)");
   }
   if (w.from && w.to && *w.from >= *w.to) return InvalidArgument("'from' must be before 'to'");
-  if (!w.ns.empty()) FB_RETURN_IF_ERROR(CheckName("namespace", w.ns));
+  if (!w.ns.empty()) FB_RETURN_IF_ERROR(CheckMemoryName("namespace", w.ns));
   if (req.reason.empty()) return InvalidArgument("'reason' is required");
   FB_RETURN_IF_ERROR(CheckLength("reason", req.reason, kMaxReason));
 
@@ -433,7 +425,7 @@ StatusOr<QuarantineResult> MemoryService::Quarantine(const std::string& actor,
 StatusOr<RestoreResult> MemoryService::Restore(const std::string& actor, const std::string& agent,
                                                int64_t id, const std::string& reason,
                                                std::optional<int64_t> incident_id) {
-  FB_RETURN_IF_ERROR(CheckName("agent", agent));
+  FB_RETURN_IF_ERROR(CheckMemoryName("agent", agent));
   FB_RETURN_IF_ERROR(CheckLength("reason", reason, kMaxReason));
   std::lock_guard<std::mutex> change(change_mu_);
   RestoreResult result;
@@ -483,7 +475,7 @@ StatusOr<RestoreResult> MemoryService::Restore(const std::string& actor, const s
 
 StatusOr<std::vector<int64_t>> MemoryService::Purge(const std::string& actor, const std::string& agent,
                                                     const PurgeRequest& req) {
-  FB_RETURN_IF_ERROR(CheckName("agent", agent));
+  FB_RETURN_IF_ERROR(CheckMemoryName("agent", agent));
   if (!req.quarantine_id && req.record_ids.empty()) {
     return InvalidArgument("a purge needs 'quarantine_id' or 'record_ids'");
   }
@@ -535,7 +527,7 @@ StatusOr<std::vector<int64_t>> MemoryService::Purge(const std::string& actor, co
 
 StatusOr<int64_t> MemoryService::Wipe(const std::string& actor, const std::string& agent,
                                       const std::string& confirm, const std::string& reason) {
-  FB_RETURN_IF_ERROR(CheckName("agent", agent));
+  FB_RETURN_IF_ERROR(CheckMemoryName("agent", agent));
   if (confirm != agent) {
     return InvalidArgument("wipe deletes all memory of '" + agent + "' for good; confirm with the agent's name");
   }

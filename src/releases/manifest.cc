@@ -4,6 +4,8 @@
 #include <cctype>
 #include <set>
 
+#include "common/text.h"
+
 namespace firebreak {
 namespace {
 
@@ -45,20 +47,6 @@ const std::vector<std::string>& EffectClasses() {
       "read-only", "outbound-message", "payment", "record-change", "data-export", "code-execution",
   };
   return kClasses;
-}
-
-Status CheckReleaseName(std::string_view field, const std::string& name, size_t max) {
-  std::string f(field);
-  if (name.empty()) return InvalidArgument("'" + f + "' is required");
-  if (name.size() > max) {
-    return InvalidArgument("'" + f + "' is longer than " + std::to_string(max) + " bytes");
-  }
-  for (char c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
-      return InvalidArgument("'" + f + "' may hold only letters, digits, '-', '_' and '.'");
-    }
-  }
-  return Status::Ok();
 }
 
 StatusOr<nlohmann::json> ValidateManifest(const nlohmann::json& manifest) {

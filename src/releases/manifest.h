@@ -22,8 +22,4 @@ const std::vector<std::string>& EffectClasses();
 // unknown); kInvalidArgument naming the field otherwise.
 StatusOr<nlohmann::json> ValidateManifest(const nlohmann::json& manifest);
 
-// Returns OK when `name` is a valid agent or version name (letters, digits, '-', '_', '.',
-// at most `max` bytes); kInvalidArgument naming `field` otherwise.
-Status CheckReleaseName(std::string_view field, const std::string& name, size_t max);
-
 }  // namespace firebreak

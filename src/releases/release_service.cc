@@ -1,5 +1,6 @@
 #include "releases/release_service.h"
 
+#include "common/text.h"
 #include "releases/manifest.h"
 
 namespace firebreak {
@@ -50,8 +51,8 @@ StatusOr<AgentVersionRecord> ReleaseService::Register(const std::string& actor,
                                                       const std::string& agent,
                                                       const std::string& version,
                                                       const nlohmann::json& manifest) {
-  FB_RETURN_IF_ERROR(CheckReleaseName("agent", agent, kMaxAgent));
-  FB_RETURN_IF_ERROR(CheckReleaseName("version", version, kMaxVersion));
+  FB_RETURN_IF_ERROR(CheckName("agent", agent, kMaxAgent));
+  FB_RETURN_IF_ERROR(CheckName("version", version, kMaxVersion));
   FB_ASSIGN_OR_RETURN(nlohmann::json canonical, ValidateManifest(manifest));
   AgentVersionRecord rec;
   rec.agent = agent;
@@ -85,7 +86,7 @@ StatusOr<AgentVersionRecord> ReleaseService::Register(const std::string& actor,
 }
 
 StatusOr<AgentView> ReleaseService::Get(const std::string& agent, int history_limit) {
-  FB_RETURN_IF_ERROR(CheckReleaseName("agent", agent, kMaxAgent));
+  FB_RETURN_IF_ERROR(CheckName("agent", agent, kMaxAgent));
   AgentView view;
   FB_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
     FB_ASSIGN_OR_RETURN(view.agent, txn.releases().GetAgent(agent));
@@ -106,7 +107,7 @@ StatusOr<std::vector<AgentRecord>> ReleaseService::List() {
 }
 
 StatusOr<RuntimeState> ReleaseService::Runtime(const std::string& agent) {
-  FB_RETURN_IF_ERROR(CheckReleaseName("agent", agent, kMaxAgent));
+  FB_RETURN_IF_ERROR(CheckName("agent", agent, kMaxAgent));
   RuntimeState st;
   FB_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
     FB_ASSIGN_OR_RETURN(AgentRecord a, txn.releases().GetAgent(agent));
@@ -119,7 +120,7 @@ StatusOr<RuntimeState> ReleaseService::Runtime(const std::string& agent) {
 StatusOr<ChangeResult> ReleaseService::Change(const std::string& actor, const std::string& agent,
                                               const std::string& action, const ChangeRequest& req,
                                               const Decide& decide) {
-  FB_RETURN_IF_ERROR(CheckReleaseName("agent", agent, kMaxAgent));
+  FB_RETURN_IF_ERROR(CheckName("agent", agent, kMaxAgent));
   if (req.reason.size() > kMaxReason) {
     return InvalidArgument("'reason' is longer than " + std::to_string(kMaxReason) + " bytes");
   }
@@ -166,7 +167,7 @@ StatusOr<ChangeResult> ReleaseService::Change(const std::string& actor, const st
 StatusOr<ChangeResult> ReleaseService::Deploy(const std::string& actor, const std::string& agent,
                                               const std::string& version,
                                               const ChangeRequest& req) {
-  FB_RETURN_IF_ERROR(CheckReleaseName("version", version, kMaxVersion));
+  FB_RETURN_IF_ERROR(CheckName("version", version, kMaxVersion));
   return Change(
       actor, agent, "deploy", req, [&](Txn& txn, AgentRecord& a, ChangeResult& out) -> Status {
         FB_ASSIGN_OR_RETURN(AgentVersionRecord v, txn.releases().GetVersion(agent, version));
@@ -187,7 +188,7 @@ StatusOr<ChangeResult> ReleaseService::Deploy(const std::string& actor, const st
 StatusOr<ChangeResult> ReleaseService::Promote(const std::string& actor, const std::string& agent,
                                                const std::string& version,
                                                const ChangeRequest& req) {
-  FB_RETURN_IF_ERROR(CheckReleaseName("version", version, kMaxVersion));
+  FB_RETURN_IF_ERROR(CheckName("version", version, kMaxVersion));
   return Change(
       actor, agent, "promote", req, [&](Txn& txn, AgentRecord& a, ChangeResult& out) -> Status {
         FB_ASSIGN_OR_RETURN(AgentVersionRecord v, txn.releases().GetVersion(agent, version));
@@ -212,7 +213,7 @@ StatusOr<ChangeResult> ReleaseService::Promote(const std::string& actor, const s
 
 StatusOr<ChangeResult> ReleaseService::Rollback(const std::string& actor, const std::string& agent,
                                                 const std::string& to, const ChangeRequest& req) {
-  if (!to.empty()) FB_RETURN_IF_ERROR(CheckReleaseName("to", to, kMaxVersion));
+  if (!to.empty()) FB_RETURN_IF_ERROR(CheckName("to", to, kMaxVersion));
   if (req.reason.empty()) return InvalidArgument("'reason' is required: say why you roll back");
   return Change(
       actor, agent, "rollback", req, [&](Txn& txn, AgentRecord& a, ChangeResult& out) -> Status {

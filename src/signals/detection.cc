@@ -4,6 +4,8 @@
 #include <set>
 #include <spdlog/spdlog.h>
 
+#include "common/text.h"
+
 namespace firebreak {
 namespace {
 
@@ -39,11 +41,7 @@ void Tidy(NewSignal& s) {
   s.agent = SignalName(s.agent.empty() ? "unassigned" : s.agent);
   s.version = SignalName(s.version);
   s.category = SignalName(s.category);
-  if (s.reason.size() > 1900) {
-    size_t cut = 1900;
-    while (cut > 0 && (static_cast<unsigned char>(s.reason[cut]) & 0xC0) == 0x80) --cut;
-    s.reason = s.reason.substr(0, cut) + "...";
-  }
+  s.reason = TruncateUtf8(s.reason, 1900, "...");
 }
 
 }  // namespace

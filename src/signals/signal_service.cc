@@ -4,6 +4,8 @@
 #include <cctype>
 #include <set>
 
+#include "common/text.h"
+
 namespace firebreak {
 namespace {
 
@@ -15,28 +17,17 @@ constexpr size_t kMaxMeasured = 16 * 1024;
 
 using Json = nlohmann::json;
 
-Status CheckName(const std::string& field, const std::string& value, bool required) {
-  if (value.empty()) {
-    return required ? InvalidArgument("'" + field + "' is required") : Status::Ok();
-  }
-  if (value.size() > kMaxName) {
-    return InvalidArgument("'" + field + "' is longer than " + std::to_string(kMaxName) + " bytes");
-  }
-  for (char c : value) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
-        c != ':') {
-      return InvalidArgument("'" + field + "' may hold only letters, digits, '-', '_', '.' and ':'");
-    }
-  }
-  return Status::Ok();
+Status CheckSignalName(const std::string& field, const std::string& value, bool required) {
+  if (value.empty() && !required) return Status::Ok();
+  return CheckName(field, value, kMaxName, "-_.:");
 }
 
 Status CheckSignal(const NewSignal& s) {
-  FB_RETURN_IF_ERROR(CheckName("kind", s.kind, true));
+  FB_RETURN_IF_ERROR(CheckSignalName("kind", s.kind, true));
   if (s.kind.size() > kMaxKind) return InvalidArgument("'kind' is too long");
-  FB_RETURN_IF_ERROR(CheckName("agent", s.agent, true));
-  FB_RETURN_IF_ERROR(CheckName("version", s.version, false));
-  FB_RETURN_IF_ERROR(CheckName("category", s.category, false));
+  FB_RETURN_IF_ERROR(CheckSignalName("agent", s.agent, true));
+  FB_RETURN_IF_ERROR(CheckSignalName("version", s.version, false));
+  FB_RETURN_IF_ERROR(CheckSignalName("category", s.category, false));
   if (s.reason.empty()) return InvalidArgument("'reason' is required");
   if (s.reason.size() > kMaxReason) return InvalidArgument("'reason' is longer than 2000 bytes");
   if (s.evidence.size() > kMaxEvidence) return InvalidArgument("'evidence' holds more than 100 traces");
@@ -56,9 +47,7 @@ Status CheckSignal(const NewSignal& s) {
 }
 
 std::string Title(const NewSignal& s) {
-  std::string t = s.reason;
-  if (t.size() > 180) t = t.substr(0, 177) + "...";
-  return t;
+  return TruncateUtf8(s.reason, 180, "...");
 }
 
 std::vector<int64_t> SignalIds(const std::string& json) {
@@ -75,6 +64,7 @@ std::vector<int64_t> SignalIds(const std::string& json) {
 }  // namespace
 
 std::string SignalName(std::string text) {
+  // Every byte outside the allowed ASCII set becomes '_', so the cut needs no UTF-8 care.
   if (text.size() > 120) text.resize(120);
   for (auto& c : text) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != ':') {
@@ -197,7 +187,7 @@ StatusOr<SignalOutcome> SignalService::RecordIn(Txn& txn, const std::string& act
             rec.reason;
   if (!s.evidence.empty()) reason += " Evidence: " + s.evidence.front().substr(0, 16);
   if (s.evidence.size() > 1) reason += " and " + std::to_string(s.evidence.size() - 1) + " more";
-  if (reason.size() > kMaxReason) reason = reason.substr(0, kMaxReason - 3) + "...";
+  reason = TruncateUtf8(reason, kMaxReason, "...");
   std::string rule_actor = "rule:" + v.rule;
 
   FB_ASSIGN_OR_RETURN(auto open, OpenIncidentFor(txn, rec.agent, rec.kind));

@@ -52,6 +52,19 @@ TEST(Utf8, ValidityAndCleaning) {
   EXPECT_EQ(CleanUtf8("ok " + kE), "ok " + kE);
 }
 
+TEST(CheckName, LettersDigitsAndChosenPunctuationOnly) {
+  EXPECT_TRUE(CheckName("version", "v2.1-rc_1", 64).ok());
+  EXPECT_TRUE(CheckName("kind", "alert.HighErrors:prod", 128, "-_.:").ok());
+  for (const std::string& bad : {std::string("v 2"), std::string(""), std::string(65, 'a'),
+                                 std::string("../../etc/passwd"), std::string(".."),
+                                 std::string(".hidden"), std::string("a/b"), std::string("caf\xC3\xA9"),
+                                 std::string("a\0b", 3), std::string("x:y")}) {
+    Status s = CheckName("version", bad, 64);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(s.message().find("'version'"), std::string::npos) << s.message();
+  }
+}
+
 TEST(CheckJsonDepth, CountsOnlyStructure) {
   EXPECT_TRUE(CheckJsonDepth(R"({"a":[1,{"b":2}]})", 3).ok());
   EXPECT_FALSE(CheckJsonDepth(R"({"a":[1,{"b":[2]}]})", 3).ok());

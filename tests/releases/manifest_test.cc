@@ -48,13 +48,5 @@ TEST(Manifest, ErrorsNameTheField) {
       std::string::npos);
 }
 
-TEST(Manifest, ReleaseNames) {
-  EXPECT_TRUE(CheckReleaseName("version", "v2.1-rc_1", 64).ok());
-  EXPECT_EQ(CheckReleaseName("version", "v 2", 64).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(CheckReleaseName("version", "", 64).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(CheckReleaseName("version", std::string(65, 'a'), 64).code(),
-            StatusCode::kInvalidArgument);
-}
-
 }  // namespace
 }  // namespace firebreak
