@@ -66,6 +66,23 @@ Status Apply(Settings& s, const std::string& key, const std::string& value, cons
                              "kept at least 30 days so incidents can be analysed from them");
     }
     s.retention_days = static_cast<int>(n);
+  } else if (key == "header_timeout_seconds") {
+    FB_ASSIGN_OR_RETURN(int64_t n, ParseInt(where, value, 1, 3600));
+    s.header_timeout_seconds = static_cast<int>(n);
+  } else if (key == "body_timeout_seconds") {
+    FB_ASSIGN_OR_RETURN(int64_t n, ParseInt(where, value, 1, 86400));
+    s.body_timeout_seconds = static_cast<int>(n);
+  } else if (key == "idle_timeout_seconds") {
+    FB_ASSIGN_OR_RETURN(int64_t n, ParseInt(where, value, 1, 86400));
+    s.idle_timeout_seconds = static_cast<int>(n);
+  } else if (key == "max_connections") {
+    FB_ASSIGN_OR_RETURN(s.max_connections, ParseInt(where, value, 0, 10'000'000));
+  } else if (key == "max_connections_per_client") {
+    FB_ASSIGN_OR_RETURN(s.max_connections_per_client, ParseInt(where, value, 0, 10'000'000));
+  } else if (key == "rate_limit_per_second") {
+    FB_ASSIGN_OR_RETURN(s.rate_limit_per_second, ParseInt(where, value, 0, 10'000'000));
+  } else if (key == "rate_limit_burst") {
+    FB_ASSIGN_OR_RETURN(s.rate_limit_burst, ParseInt(where, value, 1, 10'000'000));
   } else {
     return InvalidArgument(where + ": unknown setting");
   }
@@ -95,6 +112,19 @@ const std::vector<SettingSpec>& SettingSpecs() {
        "how often open event streams get a keep-alive comment (for proxies)"},
       {"retention_days", "FIREBREAK_RETENTION_DAYS",
        "days traces are kept (at least 30; traces held by an open incident stay longer)"},
+      {"header_timeout_seconds", "FIREBREAK_HEADER_TIMEOUT_SECONDS",
+       "a request's line and headers must arrive within this (slow senders are cut off)"},
+      {"body_timeout_seconds", "FIREBREAK_BODY_TIMEOUT_SECONDS",
+       "a request's body must arrive within this after its headers"},
+      {"idle_timeout_seconds", "FIREBREAK_IDLE_TIMEOUT_SECONDS",
+       "how long a keep-alive connection may wait for its next request"},
+      {"max_connections", "FIREBREAK_MAX_CONNECTIONS",
+       "open connections in all; above it a new one gets 503 (0: no limit)"},
+      {"max_connections_per_client", "FIREBREAK_MAX_CONNECTIONS_PER_CLIENT",
+       "open connections per client address; above it a new one gets 503 (0: no limit)"},
+      {"rate_limit_per_second", "FIREBREAK_RATE_LIMIT_PER_SECOND",
+       "requests a second per token (per client address without one); above it 429 (0: off)"},
+      {"rate_limit_burst", "FIREBREAK_RATE_LIMIT_BURST", "requests a token may make at once"},
   };
   return kSpecs;
 }

@@ -26,6 +26,14 @@ struct Settings {
   int shutdown_grace_seconds = 10;
   int sse_keepalive_seconds = 15;  // comment line on open event streams, for proxies
   int retention_days = 30;          // traces older than this are swept; at least 30
+  // HTTP limits against slow, greedy or hostile clients (http::ServerOptions).
+  int header_timeout_seconds = 10;  // request line and headers must arrive within this
+  int body_timeout_seconds = 60;    // the body must arrive within this after the headers
+  int idle_timeout_seconds = 60;    // a keep-alive connection may wait this long between requests
+  int64_t max_connections = 10000;           // open connections in all; 0: no limit
+  int64_t max_connections_per_client = 1000; // open connections per client address; 0: no limit
+  int64_t rate_limit_per_second = 200;  // requests per token (or address without one); 0: off
+  int64_t rate_limit_burst = 400;       // requests a token may make at once
 
   // Returns the store url to open.
   std::string StoreUrl() const;

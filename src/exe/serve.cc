@@ -181,7 +181,14 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   server_options.threads = s.workers;
   server_options.max_body_bytes = static_cast<size_t>(s.max_body_bytes);
   server_options.sse_keepalive = std::chrono::seconds(s.sse_keepalive_seconds);
-  auto server = http::Server::Create(server_options, router, metrics);
+  server_options.header_timeout = std::chrono::seconds(s.header_timeout_seconds);
+  server_options.body_timeout = std::chrono::seconds(s.body_timeout_seconds);
+  server_options.idle_timeout = std::chrono::seconds(s.idle_timeout_seconds);
+  server_options.max_connections = static_cast<size_t>(s.max_connections);
+  server_options.max_connections_per_client = static_cast<size_t>(s.max_connections_per_client);
+  server_options.rate_limit_per_second = static_cast<double>(s.rate_limit_per_second);
+  server_options.rate_limit_burst = static_cast<double>(s.rate_limit_burst);
+  auto server = http::Server::Create(server_options, router, metrics, clock);
   if (!server.ok()) return Fail(server.status());
   (*server)->Start();
   traces::RetentionSweeper sweeper(trace_service, std::chrono::hours(1));

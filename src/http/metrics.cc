@@ -14,11 +14,21 @@ std::string Labels(const std::string& method, const std::string& route) {
 
 }  // namespace
 
-void HttpMetrics::Observe(const std::string& method, const std::string& route, int status,
+std::string_view HttpMetrics::MethodLabel(std::string_view method) {
+  static constexpr std::array<std::string_view, 7> kKnown = {"GET",   "POST", "PUT",    "DELETE",
+                                                             "PATCH", "HEAD", "OPTIONS"};
+  for (std::string_view known : kKnown) {
+    if (method == known) return known;
+  }
+  return "other";
+}
+
+void HttpMetrics::Observe(std::string_view method, const std::string& route, int status,
                           double seconds) {
+  std::string label(MethodLabel(method));
   std::lock_guard<std::mutex> lock(mu_);
-  requests_[{method, route, status}]++;
-  Histogram& h = latency_[{method, route}];
+  requests_[{label, route, status}]++;
+  Histogram& h = latency_[{label, route}];
   for (size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) h.buckets[i]++;
   }
@@ -43,6 +53,19 @@ void HttpMetrics::Render(std::string& out) const {
   out += "# HELP firebreak_http_malformed_requests_total Requests that could not be parsed.\n";
   out += "# TYPE firebreak_http_malformed_requests_total counter\n";
   out += "firebreak_http_malformed_requests_total " + std::to_string(malformed_requests.load()) + "\n";
+  out += "# HELP firebreak_http_connections_refused_total Connections refused over the total or "
+         "per-client limit.\n";
+  out += "# TYPE firebreak_http_connections_refused_total counter\n";
+  out += "firebreak_http_connections_refused_total " + std::to_string(connections_refused.load()) +
+         "\n";
+  out += "# HELP firebreak_http_accept_errors_total Failed accepts (for example out of file "
+         "descriptors).\n";
+  out += "# TYPE firebreak_http_accept_errors_total counter\n";
+  out += "firebreak_http_accept_errors_total " + std::to_string(accept_errors.load()) + "\n";
+  out += "# HELP firebreak_http_read_timeouts_total Connections closed because headers or body "
+         "came too slowly.\n";
+  out += "# TYPE firebreak_http_read_timeouts_total counter\n";
+  out += "firebreak_http_read_timeouts_total " + std::to_string(read_timeouts.load()) + "\n";
 
   std::lock_guard<std::mutex> lock(mu_);
   out += "# HELP firebreak_http_requests_total Answered HTTP requests.\n";

@@ -1,4 +1,8 @@
 // HttpMetrics: request counts and latency histograms per route, in Prometheus text format.
+//
+// Labels come only from bounded sets, so no client can grow the output: the method is one of
+// the known HTTP methods or "other", and the route is a registered pattern or one of the fixed
+// names the server uses ("unmatched", "unparsed", "rejected").
 #pragma once
 
 #include <array>
@@ -7,15 +11,20 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 namespace firebreak::http {
 
 class HttpMetrics {
  public:
-  // Records one answered request. `route` is the matched pattern ("unmatched" when none), so
-  // label cardinality stays bounded. Thread-safe.
-  void Observe(const std::string& method, const std::string& route, int status, double seconds);
+  // Records one answered request. `route` must be a registered pattern or a fixed name
+  // ("unmatched" when none matched); `method` is counted as itself when it is a known method
+  // (GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS) and as "other" otherwise. Thread-safe.
+  void Observe(std::string_view method, const std::string& route, int status, double seconds);
+
+  // Returns `method` when it is a known method, "other" otherwise.
+  static std::string_view MethodLabel(std::string_view method);
 
   // Appends the metrics in Prometheus text exposition format. Thread-safe.
   void Render(std::string& out) const;
@@ -25,6 +34,9 @@ class HttpMetrics {
   std::atomic<int64_t> requests_in_flight{0};
   std::atomic<int64_t> malformed_requests{0};
   std::atomic<int64_t> streams_open{0};  // server-sent-event streams
+  std::atomic<int64_t> connections_refused{0};  // over the total or per-client limit
+  std::atomic<int64_t> accept_errors{0};         // failed accepts (e.g. out of descriptors)
+  std::atomic<int64_t> read_timeouts{0};         // connections cut for slow headers or body
 
  private:
   static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,

@@ -174,4 +174,31 @@ std::optional<std::string> PercentDecode(std::string_view in, bool plus_as_space
   return out;
 }
 
+StatusOr<std::string> DecodePath(std::string_view raw) {
+  for (size_t i = 0; i + 2 < raw.size(); ++i) {
+    if (raw[i] != '%') continue;
+    char hi = raw[i + 1], lo = static_cast<char>(std::tolower(static_cast<unsigned char>(raw[i + 2])));
+    if ((hi == '2' && lo == 'f') || (hi == '5' && lo == 'c')) {
+      return InvalidArgument("bad request target: the path has an encoded '/' or '\\'");
+    }
+  }
+  auto path = PercentDecode(raw, false);
+  if (!path) return InvalidArgument("bad request target: bad %-escape in the path");
+  if (path->empty() || (*path)[0] != '/') {
+    return InvalidArgument("bad request target: the path must start with '/'");
+  }
+  for (unsigned char c : *path) {
+    if (c < 0x20 || c == 0x7f) {
+      return InvalidArgument("bad request target: the path has a NUL or control byte");
+    }
+  }
+  for (std::string_view segment : SplitPath(*path)) {
+    if (segment == "." || segment == "..") {
+      return InvalidArgument("bad request target: the path has a '.' or '..' segment");
+    }
+  }
+  if (!IsValidUtf8(*path)) return InvalidArgument("bad request target: the path is not UTF-8");
+  return *std::move(path);
+}
+
 }  // namespace firebreak::http

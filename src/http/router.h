@@ -143,4 +143,9 @@ class Router {
 // Decodes %XX escapes (and '+' as space when `plus_as_space`); returns nullopt on a bad escape.
 std::optional<std::string> PercentDecode(std::string_view in, bool plus_as_space);
 
+// Decodes the path of a request target (the part before '?'). Returns kInvalidArgument for what
+// must never reach a route: no leading '/', a bad escape, an encoded '/' or '\' (it would route
+// like a real separator), NUL or another control byte, a "." or ".." segment, invalid UTF-8.
+StatusOr<std::string> DecodePath(std::string_view raw);
+
 }  // namespace firebreak::http

@@ -53,7 +53,7 @@ class AsyncServerTest : public ::testing::Test {
     ServerOptions options;
     options.port = 0;
     options.sse_keepalive = std::chrono::milliseconds(30);
-    auto server = Server::Create(options, router_, metrics_);
+    auto server = Server::Create(options, router_, metrics_, clock_);
     ASSERT_TRUE(server.ok());
     server_ = std::move(*server);
     server_->Start();
@@ -65,6 +65,7 @@ class AsyncServerTest : public ::testing::Test {
 
   Router router_;
   HttpMetrics metrics_;
+  SystemClock clock_;
   Mailbox box_;
   std::unique_ptr<Server> server_;
 };
