@@ -335,7 +335,9 @@ TEST(WarmTest, VectorSearchWaitsForWarmWhileEverythingElseServes) {
   // A write and a purge while warming are kept in step with the index being built.
   MemoryWrite w;
   w.text = "written while warming";
-  w.embedding = Embedding(kRecords + 1);
+  // Pointing away from every bulk record (their components are all positive).
+  const std::vector<float> away = {-1, 1, -1, 1, -1, 1, -1, 1};
+  w.embedding = away;
   auto fresh = svc.Write("t", "bot", {w});
   ASSERT_TRUE(fresh.ok());
   PurgeRequest purge;
@@ -348,7 +350,7 @@ TEST(WarmTest, VectorSearchWaitsForWarmWhileEverythingElseServes) {
   EXPECT_FALSE(near_a.empty());
   EXPECT_EQ(near_a.count(a), 0u);  // purged
   EXPECT_EQ(near_a.count(b), 0u);  // quarantined
-  EXPECT_EQ(VectorHits(svc, Embedding(kRecords + 1)).count(fresh->front().id), 1u);
+  EXPECT_EQ(VectorHits(svc, away).count(fresh->front().id), 1u);
 }
 
 }  // namespace
