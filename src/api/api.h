@@ -10,6 +10,7 @@
 #include "audit/event_log.h"
 #include "auth/auth.h"
 #include "common/clock.h"
+#include "common/readiness.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "incidents/incident_service.h"
@@ -37,6 +38,7 @@ struct Deps {
   http::HttpMetrics& metrics;
   const Clock& clock;
   std::string version;
+  const Readiness& readiness;
 };
 
 // Registers every v1 route on `router`. `deps` must outlive the router.

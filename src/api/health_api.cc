@@ -1,4 +1,4 @@
-// GET /healthz and GET /metrics.
+// GET /healthz (liveness), GET /readyz (readiness) and GET /metrics.
 #include "api/routes.h"
 
 #include <sstream>
@@ -13,6 +13,13 @@ void RegisterHealth(http::Router& r, const Deps& d) {
     Status s = d.store.Read([](Txn& txn) { return txn.tokens().Count().status(); });
     if (!s.ok()) return http::Error(Unavailable("store unavailable: " + s.message()));
     return http::Json(200, {{"status", "ok"}, {"version", d.version}});
+  });
+  r.Add("GET", "/readyz", [&d](const Request&) {
+    std::vector<std::string> warming = d.readiness.WarmingAreas();
+    Response res = http::Json(warming.empty() ? 200 : 503,
+                              {{"ready", warming.empty()}, {"warming", warming}});
+    if (!warming.empty()) res.headers.emplace_back("Retry-After", "2");
+    return res;
   });
   r.Add("GET", "/metrics", Guard(d.tokens, Role::kViewer, [&d](const Request&, const Principal&) {
     Response res;

@@ -171,7 +171,11 @@ void RegisterMemory(http::Router& r, const Deps& d) {
     s.k = static_cast<int>(*k);
     if (body->contains("filter") && !(*body)["filter"].is_null()) s.filter = (*body)["filter"];
     auto hits = mem.Search(*agent, s);
-    if (!hits.ok()) return http::Error(hits.status());
+    if (!hits.ok()) {
+      Response res = http::Error(hits.status());
+      if (hits.status().code() == StatusCode::kUnavailable) res.headers.emplace_back("Retry-After", "2");
+      return res;
+    }
     Json out = {{"results", Json::array()}};
     for (const auto& h : *hits) {
       Json j = RecordJson(h.record);
@@ -297,7 +301,9 @@ void RegisterMemory(http::Router& r, const Deps& d) {
     pr.incident_id = *incident;
     auto purged = mem.Purge(p.name, req.params.at("agent"), pr);
     if (!purged.ok()) return http::Error(purged.status());
-    return http::Json(200, {{"purged", purged->size()}, {"record_ids", *purged}});
+    return http::Json(200, {{"purged", purged->ids.size()},
+                            {"record_ids", purged->ids},
+                            {"compaction", purged->compacted ? "done" : "pending"}});
   }));
 
   r.Add("POST", "/api/v1/memory/{agent}/wipe", Guard(tok, Role::kAdmin, [&mem](const Request& req, const Principal& p) {
@@ -307,9 +313,11 @@ void RegisterMemory(http::Router& r, const Deps& d) {
     if (!confirm.ok()) return http::Error(confirm.status());
     auto reason = StringField(*body, "reason", false);
     if (!reason.ok()) return http::Error(reason.status());
-    auto count = mem.Wipe(p.name, req.params.at("agent"), *confirm, *reason);
-    if (!count.ok()) return http::Error(count.status());
-    return http::Json(200, {{"agent", req.params.at("agent")}, {"purged", *count}});
+    auto wiped = mem.Wipe(p.name, req.params.at("agent"), *confirm, *reason);
+    if (!wiped.ok()) return http::Error(wiped.status());
+    return http::Json(200, {{"agent", req.params.at("agent")},
+                            {"purged", wiped->purged},
+                            {"compaction", wiped->compacted ? "done" : "pending"}});
   }));
 }
 

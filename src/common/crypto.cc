@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <cstdlib>
@@ -29,6 +30,16 @@ std::string Sha256Hex(std::string_view data) {
     std::abort();
   }
   return ToHex(digest, len);
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len) == nullptr) {
+    std::abort();  // only on allocation failure inside OpenSSL
+  }
+  return ToHex(mac, len);
 }
 
 std::string RandomHex(size_t n_bytes) {

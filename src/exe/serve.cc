@@ -6,17 +6,24 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <stop_token>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
 #include "audit/event_log.h"
 #include "auth/auth.h"
 #include "common/clock.h"
+#include "common/crypto.h"
+#include "common/readiness.h"
 #include "config/policy.h"
 #include "config/settings.h"
 #include "http/server.h"
@@ -51,7 +58,7 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
 
 void SetupLogging(const Settings& s) {
   // Logs go to stderr; stdout carries only what a person or a script reads once (the address,
-  // the first admin token).
+  // where the first admin token was written). No secret is ever printed.
   auto logger = spdlog::stderr_color_mt("firebreak");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(s.log_level));
@@ -65,7 +72,7 @@ void SetupLogging(const Settings& s) {
   }
 }
 
-Status WriteAdminToken(const std::string& path, const std::string& secret) {
+Status WriteSecretFile(const std::string& path, const std::string& secret) {
   // Created with 0600 from the start, so the secret is never readable by others.
   std::filesystem::remove(path);
   mode_t old = umask(077);
@@ -76,6 +83,21 @@ Status WriteAdminToken(const std::string& path, const std::string& secret) {
   out.close();
   ::chmod(path.c_str(), 0600);
   return out ? Status::Ok() : Unavailable("cannot write " + path);
+}
+
+// Returns the secret kept in `path` (0600), creating it from the CSPRNG on first start. Secrets
+// that must not sit beside the data they protect (the erasure digest key) live here, outside
+// the database.
+StatusOr<std::string> LoadOrCreateSecret(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    FB_RETURN_IF_ERROR(WriteSecretFile(path, RandomHex(32)));
+  }
+  std::ifstream in(path);
+  std::string secret;
+  std::getline(in, secret);
+  if (secret.size() < 32) return Unavailable(path + " holds no usable secret; remove it to make a new one");
+  return secret;
 }
 
 // Raises the open-file limit to the hard limit: every held event stream or long-poll is a
@@ -138,10 +160,20 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   RuntimeHub runtime_hub;
   OpenPromotionGate promotion_gate;  // the regression battery's gate will replace it
   ReleaseService releases(**store, log, clock, runtime_hub, promotion_gate);
+  // The vector indexes are built after the server is up (Warm, below): until then vector
+  // searches answer 503 and /readyz names "memory"; everything else serves.
+  Readiness readiness;
+  readiness.Warming("memory");
   auto memory = MemoryService::Create(**store, log, clock);
   if (!memory.ok()) return Fail(memory.status());
+  auto pending = (*store)->CompactionPending();
+  if (!pending.ok()) return Fail(pending.status());
+  if (*pending) readiness.Warming("compaction");
+  auto erasure_key = LoadOrCreateSecret(s.data_dir + "/erasure.key");
+  if (!erasure_key.ok()) return Fail(erasure_key.status());
   traces::TraceOptions trace_options;
   trace_options.retention_days = s.retention_days;
+  trace_options.erasure_key = *erasure_key;
   traces::TraceService trace_service(**store, log, clock, trace_options);
 
   // Detection and paging: signals open incidents; classified incidents page.
@@ -162,17 +194,17 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   if (!admin.ok()) return Fail(admin.status());
   if (*admin) {
     std::string path = s.data_dir + "/admin.token";
-    Status written = WriteAdminToken(path, (*admin)->secret);
+    Status written = WriteSecretFile(path, (*admin)->secret);
     if (!written.ok()) return Fail(written);
-    std::cout << "first start: created the admin token (also in " << path << ", mode 0600):\n"
-              << (*admin)->secret << "\n";
+    // The token goes to its file only: stdout and logs are often kept where others read them.
+    std::cout << "first start: created the admin token in " << path << " (mode 0600)" << std::endl;
   }
 
   http::HttpMetrics metrics;
   http::Router router;
   api::Deps deps{**store,        log,            tokens,      incidents, releases, **memory,
                  trace_service, signal_service, **detection, pager,     metrics,  clock,
-                 kVersion};
+                 kVersion,      readiness};
   api::RegisterRoutes(router, deps);
 
   http::ServerOptions server_options;
@@ -191,6 +223,43 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   auto server = http::Server::Create(server_options, router, metrics, clock);
   if (!server.ok()) return Fail(server.status());
   (*server)->Start();
+  std::jthread warm_memory([&memory, &readiness](std::stop_token stop) {
+    auto started = std::chrono::steady_clock::now();
+    while (!stop.stop_requested()) {
+      Status warmed = (*memory)->Warm(stop);
+      if (warmed.ok()) {
+        readiness.Ready("memory");
+        spdlog::info("memory: vector indexes built in {} ms",
+                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - started).count());
+        return;
+      }
+      if (stop.stop_requested()) return;
+      spdlog::error("memory: building the vector indexes: {}; retrying", warmed.message());
+      std::this_thread::sleep_for(std::chrono::seconds(5));
+    }
+  });
+  // A purge or erasure whose compaction failed, or was cut by a crash, is finished here: at
+  // start, then checked every minute.
+  std::jthread compactor([&store, &readiness](std::stop_token stop) {
+    std::mutex mu;
+    std::condition_variable_any cv;
+    while (!stop.stop_requested()) {
+      auto pending = (*store)->CompactionPending();
+      if (pending.ok() && *pending) {
+        Status compacted = (*store)->Compact();
+        if (compacted.ok()) {
+          spdlog::info("store: pending compaction finished");
+        } else {
+          spdlog::error("store: pending compaction failed: {}; retrying in a minute", compacted.message());
+        }
+      }
+      auto still = (*store)->CompactionPending();
+      if (still.ok() && !*still) readiness.Ready("compaction");
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait_for(lock, stop, std::chrono::minutes(1), [] { return false; });
+    }
+  });
   traces::RetentionSweeper sweeper(trace_service, std::chrono::hours(1));
   sweeper.Start();
   // Traces acknowledged just before a crash may not have been inspected: look again.
@@ -209,6 +278,10 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   spdlog::info("received {}; finishing requests in flight (up to {} s)",
                sig == SIGTERM ? "SIGTERM" : "SIGINT", s.shutdown_grace_seconds);
   (*server)->Shutdown(std::chrono::seconds(s.shutdown_grace_seconds));
+  warm_memory.request_stop();
+  compactor.request_stop();
+  warm_memory.join();
+  compactor.join();
   sweeper.Stop();
   pager.Stop();
   Status closed = (*store)->Close();

@@ -5,7 +5,6 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
-#include <set>
 #include <unordered_map>
 
 #include "common/text.h"
@@ -123,32 +122,104 @@ std::string FullTextQuery(const std::string& text) {
 
 StatusOr<std::unique_ptr<MemoryService>> MemoryService::Create(Store& store, const EventLog& log,
                                                                const Clock& clock,
-                                                               VectorIndexOptions index_options) {
-  auto service = std::unique_ptr<MemoryService>(new MemoryService(store, log, clock, index_options));
-  FB_RETURN_IF_ERROR(service->Rebuild());
-  return service;
+                                                               MemoryOptions options) {
+  return std::unique_ptr<MemoryService>(new MemoryService(store, log, clock, std::move(options)));
 }
 
-Status MemoryService::Rebuild() {
-  Status failed = Status::Ok();
-  FB_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
-    return txn.memory().ForEachEmbedding([&](const MemoryRecord& r) {
-      if (!failed.ok()) return;
+Status MemoryService::Warm(std::stop_token stop) {
+  int64_t high = 0;
+  {
+    // Records written from here on are indexed by Write itself.
+    std::lock_guard<std::mutex> change(change_mu_);
+    FB_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
+      FB_ASSIGN_OR_RETURN(high, txn.memory().MaxId());
+      return Status::Ok();
+    }));
+  }
+  EmbeddingScan scan;
+  scan.max_id = high;
+  while (true) {
+    if (stop.stop_requested()) return Unavailable("memory warm-up stopped");
+    // Each chunk is read and indexed between two changes, so the index sees every change
+    // either in the store rows it reads or after them.
+    std::lock_guard<std::mutex> change(change_mu_);
+    std::vector<MemoryRecord> chunk;
+    FB_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
+      FB_ASSIGN_OR_RETURN(chunk, txn.memory().ScanEmbeddings(scan));
+      return Status::Ok();
+    }));
+    for (const MemoryRecord& r : chunk) IndexRecord(r);
+    if (static_cast<int>(chunk.size()) < scan.limit) {
+      RebuildDirty();
+      break;
+    }
+    scan.after_id = chunk.back().id;
+  }
+  warming_ = false;
+  return Status::Ok();
+}
+
+void MemoryService::IndexRecord(const MemoryRecord& r) {
+  std::vector<float> v = DecodeEmbedding(r.embedding);
+  auto index = IndexFor(r.agent, r.ns, static_cast<int>(v.size()));
+  Status added = index.status();
+  if (added.ok() && options_.index_fault) added = options_.index_fault(r.id);
+  if (added.ok()) added = (*index)->Add(r.id, v.data());
+  if (!added.ok()) {
+    std::lock_guard<std::mutex> lock(indexes_mu_);
+    dirty_.insert({r.agent, r.ns});
+    return;
+  }
+  if (r.state != kMemoryActive) (*index)->Hide(r.id);
+}
+
+Status MemoryService::RebuildIndex(const IndexKey& key) {
+  const auto& [agent, ns] = key;
+  std::shared_ptr<VectorIndex> fresh;
+  EmbeddingScan scan;
+  scan.agent = agent;
+  scan.ns = ns;
+  while (true) {
+    std::vector<MemoryRecord> chunk;
+    FB_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
+      FB_ASSIGN_OR_RETURN(chunk, txn.memory().ScanEmbeddings(scan));
+      return Status::Ok();
+    }));
+    for (const MemoryRecord& r : chunk) {
       std::vector<float> v = DecodeEmbedding(r.embedding);
-      auto index = IndexFor(r.agent, r.ns, static_cast<int>(v.size()));
-      if (!index.ok()) {
-        failed = index.status();
-        return;
+      if (!fresh) {
+        FB_ASSIGN_OR_RETURN(auto created, VectorIndex::Create(static_cast<int>(v.size()), options_.index));
+        fresh = std::shared_ptr<VectorIndex>(std::move(created));
       }
-      Status added = (*index)->Add(r.id, v.data());
-      if (!added.ok()) {
-        failed = added;
-        return;
-      }
-      if (r.state != kMemoryActive) (*index)->Hide(r.id);
-    });
-  }));
-  return failed;
+      if (options_.index_fault) FB_RETURN_IF_ERROR(options_.index_fault(r.id));
+      FB_RETURN_IF_ERROR(fresh->Add(r.id, v.data()));
+      if (r.state != kMemoryActive) fresh->Hide(r.id);
+    }
+    if (static_cast<int>(chunk.size()) < scan.limit) break;
+    scan.after_id = chunk.back().id;
+  }
+  std::lock_guard<std::mutex> lock(indexes_mu_);
+  if (fresh) {
+    indexes_[key] = std::move(fresh);
+  } else {
+    indexes_.erase(key);
+  }
+  dirty_.erase(key);
+  return Status::Ok();
+}
+
+void MemoryService::RebuildDirty() {
+  std::set<IndexKey> dirty;
+  {
+    std::lock_guard<std::mutex> lock(indexes_mu_);
+    dirty = dirty_;
+  }
+  for (const IndexKey& key : dirty) (void)RebuildIndex(key);
+}
+
+bool MemoryService::IsDirty(const IndexKey& key) {
+  std::lock_guard<std::mutex> lock(indexes_mu_);
+  return dirty_.count(key) > 0;
 }
 
 std::shared_ptr<VectorIndex> MemoryService::FindIndex(const std::string& agent, const std::string& ns) {
@@ -162,7 +233,7 @@ StatusOr<std::shared_ptr<VectorIndex>> MemoryService::IndexFor(const std::string
   std::lock_guard<std::mutex> lock(indexes_mu_);
   auto& slot = indexes_[{agent, ns}];
   if (!slot) {
-    FB_ASSIGN_OR_RETURN(auto created, VectorIndex::Create(dim, index_options_));
+    FB_ASSIGN_OR_RETURN(auto created, VectorIndex::Create(dim, options_.index));
     slot = std::shared_ptr<VectorIndex>(std::move(created));
   }
   if (slot->dim() != dim) return Internal("vector index dimension differs from the store's");
@@ -267,13 +338,12 @@ StatusOr<std::vector<MemoryRecord>> MemoryService::Write(const std::string& acto
     return Status::Ok();
   });
   if (!s.ok()) return s;
+  // Committed: from here on the answer is the records. An index that misses one is rebuilt from
+  // the store (now, and again by a search while it stays dirty).
   for (const MemoryRecord& rec : written) {
-    if (rec.embedding.empty()) continue;
-    std::vector<float> v = DecodeEmbedding(rec.embedding);
-    FB_ASSIGN_OR_RETURN(auto index, IndexFor(agent, rec.ns, static_cast<int>(v.size())));
-    FB_RETURN_IF_ERROR(index->Add(rec.id, v.data()));
-    if (rec.state != kMemoryActive) index->Hide(rec.id);
+    if (!rec.embedding.empty()) IndexRecord(rec);
   }
+  RebuildDirty();
   return written;
 }
 
@@ -296,6 +366,17 @@ StatusOr<std::vector<MemoryHit>> MemoryService::Search(const std::string& agent,
   std::vector<std::pair<int64_t, float>> by_vector;
   if (!req.embedding.empty()) {
     FB_RETURN_IF_ERROR(CheckEmbedding(req.embedding));
+    if (warming_) {
+      return Unavailable("the memory vector index is still being built after the start; retry "
+                         "shortly (text searches work meanwhile)");
+    }
+    if (IsDirty({agent, req.ns})) {
+      std::lock_guard<std::mutex> change(change_mu_);
+      if (IsDirty({agent, req.ns}) && !RebuildIndex({agent, req.ns}).ok()) {
+        return Unavailable("the vector index of namespace '" + req.ns + "' of agent '" + agent +
+                           "' is being rebuilt; retry shortly");
+      }
+    }
     auto index = FindIndex(agent, req.ns);
     if (index) {
       if (index->dim() != static_cast<int>(req.embedding.size())) {
@@ -473,7 +554,7 @@ StatusOr<RestoreResult> MemoryService::Restore(const std::string& actor, const s
   return result;
 }
 
-StatusOr<std::vector<int64_t>> MemoryService::Purge(const std::string& actor, const std::string& agent,
+StatusOr<PurgeResult> MemoryService::Purge(const std::string& actor, const std::string& agent,
                                                     const PurgeRequest& req) {
   FB_RETURN_IF_ERROR(CheckMemoryName("agent", agent));
   if (!req.quarantine_id && req.record_ids.empty()) {
@@ -511,7 +592,7 @@ StatusOr<std::vector<int64_t>> MemoryService::Purge(const std::string& actor, co
     }
     std::sort(purged.begin(), purged.end());
     FB_RETURN_IF_ERROR(repo.Purge(purged, clock_.NowMs()));
-    FB_RETURN_IF_ERROR(repo.OptimizeFullText());
+    FB_RETURN_IF_ERROR(txn.RequestCompaction());
     nlohmann::json details = {{"agent", agent}, {"purged", purged.size()}, {"reason", req.reason}};
     if (req.quarantine_id) details["quarantine_id"] = *req.quarantine_id;
     if (purged.size() <= 1000) details["record_ids"] = purged;
@@ -521,11 +602,11 @@ StatusOr<std::vector<int64_t>> MemoryService::Purge(const std::string& actor, co
   ForAgentIndexes(agent, [&](VectorIndex& index) {
     for (int64_t r : purged) index.Erase(r);
   });
-  FB_RETURN_IF_ERROR(store_.Compact());
-  return purged;
+  // The purge is committed and answered as done; a failed compaction stays pending in the store.
+  return PurgeResult{purged, store_.Compact().ok()};
 }
 
-StatusOr<int64_t> MemoryService::Wipe(const std::string& actor, const std::string& agent,
+StatusOr<WipeResult> MemoryService::Wipe(const std::string& actor, const std::string& agent,
                                       const std::string& confirm, const std::string& reason) {
   FB_RETURN_IF_ERROR(CheckMemoryName("agent", agent));
   if (confirm != agent) {
@@ -539,7 +620,7 @@ StatusOr<int64_t> MemoryService::Wipe(const std::string& actor, const std::strin
     FB_ASSIGN_OR_RETURN(auto ids, repo.AllLive(agent));
     FB_RETURN_IF_ERROR(repo.Purge(ids, clock_.NowMs()));
     FB_RETURN_IF_ERROR(repo.ClearDimensions(agent));
-    FB_RETURN_IF_ERROR(repo.OptimizeFullText());
+    FB_RETURN_IF_ERROR(txn.RequestCompaction());
     count = static_cast<int64_t>(ids.size());
     nlohmann::json details = {{"agent", agent}, {"purged", count}, {"reason", reason}};
     return log_.Append(txn, {std::nullopt, actor, "memory.wiped", details}).status();
@@ -550,9 +631,11 @@ StatusOr<int64_t> MemoryService::Wipe(const std::string& actor, const std::strin
     for (auto it = indexes_.lower_bound({agent, ""}); it != indexes_.end() && it->first.first == agent;) {
       it = indexes_.erase(it);
     }
+    for (auto it = dirty_.lower_bound({agent, ""}); it != dirty_.end() && it->first == agent;) {
+      it = dirty_.erase(it);
+    }
   }
-  FB_RETURN_IF_ERROR(store_.Compact());
-  return count;
+  return WipeResult{count, store_.Compact().ok()};
 }
 
 StatusOr<MemoryRecordView> MemoryService::Get(const std::string& agent, int64_t id) {

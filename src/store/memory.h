@@ -56,6 +56,16 @@ struct MemoryRead {
   int64_t high_id = 0;
 };
 
+// Which records ScanEmbeddings returns: non-purged, with an embedding, after_id < id <= max_id,
+// of `agent` and `ns` when they are set, in id order, at most `limit`.
+struct EmbeddingScan {
+  int64_t after_id = 0;
+  int64_t max_id = INT64_MAX;
+  std::string agent;  // "" = any
+  std::string ns;     // "" = any
+  int limit = 256;
+};
+
 struct QuarantineRecord {
   int64_t id = 0;
   std::string agent;
@@ -114,20 +124,20 @@ class MemoryRepo {
                              const std::vector<int64_t>& record_ids, TimeMs at) = 0;
   // Sets the state of these records.
   virtual Status SetState(const std::vector<int64_t>& ids, const std::string& state) = 0;
-  // Deletes text, embedding and metadata of these records for good (the row stays as a
-  // tombstone with its provenance, state `purged`) and their full-text entries.
+  // Deletes text, embedding and metadata of these records (the row stays as a tombstone with
+  // its provenance, state `purged`) and their full-text entries. The bytes leave the files only
+  // with Store::Compact(): the caller asks for it with Txn::RequestCompaction().
   virtual Status Purge(const std::vector<int64_t>& ids, TimeMs at) = 0;
   // Returns the ids of all non-purged records of an agent.
   virtual StatusOr<std::vector<int64_t>> AllLive(const std::string& agent) = 0;
-  // Rewrites the full-text index into one segment, so deleted terms leave the file.
-  virtual Status OptimizeFullText() = 0;
   // Returns up to `limit` active records of (agent, ns) matching an FTS5 query, best first,
   // with their bm25 score (lower is better).
   virtual StatusOr<std::vector<std::pair<int64_t, double>>> TextSearch(
       const std::string& agent, const std::string& ns, const std::string& fts_query, int limit) = 0;
-  // Calls fn for every non-purged record with an embedding, in id order.
-  virtual Status ForEachEmbedding(
-      const std::function<void(const MemoryRecord&)>& fn) = 0;
+  // Returns the records `scan` selects (derived_from not filled).
+  virtual StatusOr<std::vector<MemoryRecord>> ScanEmbeddings(const EmbeddingScan& scan) = 0;
+  // Returns the highest record id (0 when there is none).
+  virtual StatusOr<int64_t> MaxId() = 0;
 
   virtual StatusOr<int64_t> InsertQuarantine(const QuarantineRecord& q) = 0;
   virtual Status UpdateQuarantine(const QuarantineRecord& q) = 0;

@@ -327,6 +327,14 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_pending ON deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX deliveries_by_incident ON deliveries (incident_id);
 )sql",
+      // A compaction a purge or an erasure asked for and that has not finished yet
+      // (Txn::RequestCompaction); at most one row.
+      R"sql(
+CREATE TABLE store_compaction (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  requested_at INTEGER NOT NULL
+);
+)sql",
   };
   return kMigrations;
 }

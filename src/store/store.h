@@ -54,6 +54,11 @@ class Txn {
   virtual TraceRepo& traces() = 0;
   virtual SignalRepo& signals() = 0;
   virtual PagingRepo& paging() = 0;
+
+  // Records, in this transaction, that content was deleted which must leave the files: the
+  // record commits with the deletion and stays until Compact() has finished, so a crash in
+  // between leaves CompactionPending() true for the next start to finish.
+  virtual Status RequestCompaction() = 0;
 };
 
 class Store {
@@ -69,10 +74,16 @@ class Store {
   // Runs `fn` in a read-only snapshot; many may run at once, also beside a write. Thread-safe.
   virtual Status Read(const TxnFn& fn) = 0;
 
-  // Moves everything written into the main file and empties the write-ahead log, so bytes that
-  // were deleted (zeroed by secure_delete) are gone from disk too. Waits for readers in
-  // flight. Thread-safe.
+  // Makes deleted content leave every file of the store (docs/memory.md, "Purge"): merges
+  // every full-text index into one segment, rebuilds every page of the main file (VACUUM, temp
+  // data in memory only), checkpoints the write-ahead log and truncates it to zero bytes, then
+  // clears the RequestCompaction() record. Holds the write path for its whole duration (writes
+  // wait) and waits for readers in flight; on failure the record stays. Thread-safe.
   virtual Status Compact() = 0;
+
+  // Returns whether a committed transaction asked for a compaction that has not finished (a
+  // failure or a crash in between). Thread-safe.
+  virtual StatusOr<bool> CompactionPending() = 0;
 
   // Returns current figures. Thread-safe.
   virtual StoreStats Stats() = 0;

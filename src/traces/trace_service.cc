@@ -383,20 +383,27 @@ StatusOr<int64_t> TraceService::EraseUser(const std::string& actor, const std::s
   if (user_id.empty()) return InvalidArgument("'user_id' is required");
   if (reason.empty())
     return InvalidArgument("'reason' is required (e.g. the privacy request's reference)");
+  if (options_.erasure_key.empty()) return Unavailable("erasure needs an erasure key; none is configured");
   int64_t count = 0;
   FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     FB_ASSIGN_OR_RETURN(auto ids, txn.traces().ForUser(user_id));
     for (int64_t id : ids) FB_RETURN_IF_ERROR(txn.traces().Delete(id));
     count = static_cast<int64_t>(ids.size());
-    // The audit log is append-only, so it records a digest of the user id, never the id.
+    FB_RETURN_IF_ERROR(txn.RequestCompaction());
+    // The audit log is append-only, so it records a keyed digest of the user id, never the id:
+    // without the key, nobody can test a guessed id against it.
     return log_
-        .Append(txn,
-                {std::nullopt,
-                 actor,
-                 "privacy.erasure",
-                 {{"user_id_sha256", Sha256Hex(user_id)}, {"traces", count}, {"reason", reason}}})
+        .Append(txn, {std::nullopt,
+                      actor,
+                      "privacy.erasure",
+                      {{"user_id_hmac_sha256", HmacSha256Hex(options_.erasure_key, user_id)},
+                       {"traces", count},
+                       {"reason", reason}}})
         .status();
   }));
+  // Committed: the erasure is done. A compaction that fails stays pending in the store and is
+  // finished later (serve retries it every minute and at start).
+  (void)store_.Compact();
   return count;
 }
 

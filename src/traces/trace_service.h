@@ -22,6 +22,9 @@ namespace firebreak::traces {
 
 struct TraceOptions {
   int retention_days = 30;  // must be >= kMinRetentionDays
+  // The secret of the erasure event's keyed digest of the user id; kept outside the store
+  // (serve: DATA_DIR/erasure.key). Erasure is refused while it is empty.
+  std::string erasure_key;
 };
 
 inline constexpr int kMinRetentionDays = 30;
@@ -127,7 +130,10 @@ class TraceService {
   // Deletes traces older than the retention, except held ones; returns how many.
   StatusOr<int64_t> SweepExpired();
 
-  // Deletes every trace of one user (privacy request); audited. Returns how many.
+  // Deletes every trace of one user (privacy request) and compacts the store so the bytes leave
+  // the files (a failed compaction stays pending in the store and is retried); audited with
+  // an HMAC-SHA256 of the user id under options.erasure_key. Returns how many.
+  // kUnavailable without an erasure key.
   StatusOr<int64_t> EraseUser(const std::string& actor, const std::string& user_id,
                               const std::string& reason);
 

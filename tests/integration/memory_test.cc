@@ -4,11 +4,18 @@
 // exactly that set, search never returns it, restore brings it back, purge removes it from the
 // store file.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 #include <set>
+#include <thread>
 
+#include "common/crypto.h"
 #include "support/server_process.h"
 
 namespace firebreak::testing {
@@ -27,6 +34,37 @@ bool StoreFilesContain(const ServerProcess& server, const std::string& needle) {
   std::string base = server.data_dir() + "/firebreak.db";
   return ReadFile(base).find(needle) != std::string::npos ||
          ReadFile(base + "-wal").find(needle) != std::string::npos;
+}
+
+// Every byte of every file in the server's data directory.
+std::string DataDirBytes(const ServerProcess& server) {
+  std::string all;
+  for (const auto& entry : std::filesystem::directory_iterator(server.data_dir())) {
+    if (entry.path().filename() == "server.log") continue;  // the test's own capture of stderr
+    all += ReadFile(entry.path().string());
+    all += '\n';
+  }
+  return all;
+}
+
+// Waits (bounded) until /readyz answers 200; returns whether it did.
+bool WaitReady(const ServerProcess& server, int max_seconds = 120) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(max_seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (HttpCall(server.port(), "GET", "/readyz").status == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+// Runs SQL on the stopped server's store file directly (what a crash left, or a bulk load).
+void ExecOnStore(const ServerProcess& server, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((server.data_dir() + "/firebreak.db").c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
 }
 
 class MemoryIntegration : public ::testing::Test {
@@ -131,6 +169,7 @@ TEST_F(MemoryIntegration, QuarantineWindowTaintRestorePurge) {
   // Still out after a restart (the index is rebuilt from the store).
   ASSERT_EQ(server_.Stop(), 0);
   server_.Start();
+  ASSERT_TRUE(WaitReady(server_));
   EXPECT_EQ(Visible(), clean);
 
   // Restore through the CLI brings them back.
@@ -186,6 +225,170 @@ TEST_F(MemoryIntegration, WipeIsAdminOnlyAndNeedsTheAgentName) {
   EXPECT_FALSE(StoreFilesContain(server_, kMarker));
   // A new dimension may start after a wipe.
   Write({{"text", "memory fresh"}, {"embedding", {1, 0, 0}}});
+}
+
+TEST_F(MemoryIntegration, ServesWithinSecondsWhileTheIndexIsBuilt) {
+  constexpr int kDim = 256;
+  constexpr int kBulk = 30000;
+  Json first = Write({{"text", "memory seed"}, {"embedding", std::vector<float>(kDim, 0.5f)}});
+  ASSERT_EQ(server_.Stop(), 0);
+  // A store with enough records that building the index takes a while.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((server_.data_dir() + "/firebreak.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_stmt* ins = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db,
+                                 "INSERT INTO memory_records (agent, namespace, text, embedding, "
+                                 "written_at, written_by) VALUES ('bot', 'default', ?, ?, 1, 'bulk')",
+                                 -1, &ins, nullptr),
+              SQLITE_OK);
+    std::mt19937 rng(7);
+    std::normal_distribution<float> gauss;
+    std::vector<float> v(kDim);
+    for (int i = 0; i < kBulk; ++i) {
+      for (float& x : v) x = gauss(rng);
+      std::string text = "bulk memory " + std::to_string(i);
+      sqlite3_bind_text(ins, 1, text.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_blob(ins, 2, v.data(), kDim * 4, SQLITE_TRANSIENT);
+      ASSERT_EQ(sqlite3_step(ins), SQLITE_DONE);
+      sqlite3_reset(ins);
+    }
+    sqlite3_finalize(ins);
+    ASSERT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+
+  auto started = std::chrono::steady_clock::now();
+  server_.Start();
+  HttpResult health = HttpCall(server_.port(), "GET", "/healthz");
+  HttpResult ready = HttpCall(server_.port(), "GET", "/readyz");
+  auto answered = std::chrono::steady_clock::now() - started;
+  std::printf("healthz and readyz answered %lld ms after the start with %d records\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(answered).count()),
+              kBulk + 1);
+  EXPECT_LT(answered, std::chrono::seconds(2));
+  EXPECT_EQ(health.status, 200);
+  ASSERT_EQ(ready.status, 503) << ready.body;
+  EXPECT_EQ(ready.json["ready"], false);
+  EXPECT_EQ(ready.json["warming"], Json::array({"memory"}));
+
+  // While memory warms: vector search says when to retry; text search, writes and the other
+  // areas serve.
+  Json query = {{"embedding", std::vector<float>(kDim, 0.5f)}, {"k", 1}};
+  HttpResult warming = server_.Call("POST", "/api/v1/memory/bot/search", query.dump(), &agent_);
+  EXPECT_EQ(warming.status, 503) << warming.body;
+  EXPECT_EQ(warming.json["error"]["code"], "unavailable");
+  EXPECT_EQ(warming.headers["retry-after"], "2");
+  EXPECT_EQ(Search({{"text", "seed"}}).count(first["id"].get<int64_t>()), 1u);
+  Json during = Write({{"text", "memory written while warming"}, {"embedding", std::vector<float>(kDim, -0.5f)}});
+  EXPECT_EQ(server_.Call("POST", "/api/v1/incidents", R"({"title":"still serving","agent":"bot"})").status, 201);
+
+  ASSERT_TRUE(WaitReady(server_));
+  EXPECT_EQ(HttpCall(server_.port(), "GET", "/readyz").json, Json::parse(R"({"ready":true,"warming":[]})"));
+  EXPECT_EQ(Search(query), std::set<int64_t>{first["id"].get<int64_t>()});
+  query["embedding"] = std::vector<float>(kDim, -0.5f);
+  EXPECT_EQ(Search(query), std::set<int64_t>{during["id"].get<int64_t>()});
+}
+
+TEST_F(MemoryIntegration, APurgeCutByACrashIsCompactedAtTheNextStart) {
+  // 300 records, each with its own marker; every third is purged.
+  Json batch = {{"records", Json::array()}};
+  for (int i = 0; i < 300; ++i) {
+    batch["records"].push_back({{"text", "memory note cz" + Sha256Hex(std::to_string(i)).substr(0, 16)},
+                                {"metadata", {{"tag", "mz" + Sha256Hex("m" + std::to_string(i)).substr(0, 16)}}}});
+  }
+  Json written = Write(batch);
+  std::vector<std::string> purged, kept;
+  std::string ids;
+  for (int i = 0; i < 300; ++i) {
+    auto& list = i % 3 == 0 ? purged : kept;
+    list.push_back(Sha256Hex(std::to_string(i)).substr(4, 12));  // a tail: FTS5 keeps tails
+    list.push_back("mz" + Sha256Hex("m" + std::to_string(i)).substr(0, 16));
+    if (i % 3 == 0) ids += (ids.empty() ? "" : ",") + std::to_string(written["records"][i]["id"].get<int64_t>());
+  }
+  ASSERT_EQ(server_.Stop(), 0);
+  // What a purge that committed and was killed before its compaction leaves: the rows blanked
+  // (here without even secure_delete) and the compaction recorded as pending.
+  ExecOnStore(server_, "BEGIN; UPDATE memory_records SET text='', embedding=NULL, metadata='{}', "
+                       "state='purged' WHERE id IN (" + ids + "); "
+                       "INSERT INTO store_compaction (id, requested_at) VALUES (1, 0); COMMIT;");
+  auto count_found = [&](const std::vector<std::string>& needles) {
+    std::string bytes = DataDirBytes(server_);
+    int n = 0;
+    for (const auto& needle : needles) n += bytes.find(needle) != std::string::npos;
+    return n;
+  };
+  ASSERT_GT(count_found(purged), 0);  // the scan sees what is left
+
+  server_.Start();
+  ASSERT_TRUE(WaitReady(server_));
+  EXPECT_EQ(count_found(purged), 0);
+  EXPECT_EQ(count_found(kept), static_cast<int>(kept.size()));
+  EXPECT_NE(server_.Log().find("pending compaction finished"), std::string::npos) << server_.Log();
+}
+
+TEST_F(MemoryIntegration, ErasureLeavesNoByteOfTheUserAndAuditsAKeyedDigest) {
+  const std::string erased_user = "erin-7f3c19a2";
+  const std::string kept_user = "kim-0b55d6e1";
+  Json traces = {{"traces", Json::array()}};
+  for (int i = 0; i < 20; ++i) {
+    const std::string& user = i % 2 ? kept_user : erased_user;
+    traces["traces"].push_back({{"agent", "bot"}, {"version", "v1"}, {"user_id", user},
+                                {"input", "question qm" + Sha256Hex(user + std::to_string(i)).substr(0, 16)},
+                                {"output", "answer am" + Sha256Hex("a" + user + std::to_string(i)).substr(0, 16)}});
+  }
+  HttpResult ingested = server_.Call("POST", "/api/v1/traces", traces.dump());
+  ASSERT_EQ(ingested.status, 201) << ingested.body;
+  auto needles_of = [&](const std::string& user) {
+    std::vector<std::string> out = {user};
+    for (int i = 0; i < 20; ++i) {
+      if ((i % 2 ? kept_user : erased_user) != user) continue;
+      out.push_back(Sha256Hex(user + std::to_string(i)).substr(4, 12));
+      out.push_back(Sha256Hex("a" + user + std::to_string(i)).substr(4, 12));
+    }
+    return out;
+  };
+  auto count_found = [&](const std::vector<std::string>& needles) {
+    std::string bytes = DataDirBytes(server_);
+    int n = 0;
+    for (const auto& needle : needles) n += bytes.find(needle) != std::string::npos;
+    return n;
+  };
+  ASSERT_EQ(count_found(needles_of(erased_user)), 21);
+
+  HttpResult erased = server_.Call("POST", "/api/v1/admin/erasure",
+                                   Json{{"user_id", erased_user}, {"reason", "DSR-9"}}.dump());
+  ASSERT_EQ(erased.status, 200) << erased.body;
+  EXPECT_EQ(erased.json["traces_erased"], 10);
+  EXPECT_EQ(count_found(needles_of(erased_user)), 0);
+  EXPECT_EQ(count_found(needles_of(kept_user)), 21);
+
+  // The event holds HMAC-SHA256(user id) under the key in DATA_DIR/erasure.key (0600), not a
+  // plain SHA-256 anyone could recompute from a guess.
+  std::string key_path = server_.data_dir() + "/erasure.key";
+  struct stat st {};
+  ASSERT_EQ(stat(key_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string key;
+  std::ifstream(key_path) >> key;
+  ASSERT_EQ(key.size(), 64u);
+  ASSERT_EQ(server_.Stop(), 0);
+  std::string store = ReadFile(server_.data_dir() + "/firebreak.db") +
+                      ReadFile(server_.data_dir() + "/firebreak.db-wal");
+  EXPECT_NE(store.find(HmacSha256Hex(key, erased_user)), std::string::npos);
+  EXPECT_EQ(store.find(Sha256Hex(erased_user)), std::string::npos);
+  EXPECT_EQ(store.find(key), std::string::npos);  // the key itself is not in the store
+}
+
+TEST_F(MemoryIntegration, TheAdminTokenIsOnlyInItsFile) {
+  const std::string& token = server_.admin_token();
+  ASSERT_EQ(token.rfind("fbk_", 0), 0u);
+  EXPECT_EQ(server_.StartupOutput().find(token), std::string::npos) << server_.StartupOutput();
+  EXPECT_NE(server_.StartupOutput().find(server_.data_dir() + "/admin.token"), std::string::npos)
+      << server_.StartupOutput();
+  EXPECT_EQ(server_.Log().find(token), std::string::npos);
+  EXPECT_EQ(server_.Log().find(token.substr(4, 16)), std::string::npos);
 }
 
 }  // namespace

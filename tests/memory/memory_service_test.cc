@@ -22,6 +22,7 @@ class MemoryServiceTest : public ::testing::Test {
     auto svc = MemoryService::Create(*store_, log_, clock_);
     EXPECT_TRUE(svc.ok());
     svc_ = std::move(*svc);
+    EXPECT_TRUE(svc_->Warm().ok());
   }
 
   int64_t Write(const std::string& text, std::vector<float> embedding, std::string trace = "",
@@ -267,7 +268,8 @@ TEST_F(MemoryServiceTest, PurgeDeletesContentAndWipeNeedsConfirmation) {
   int64_t b = Write("keep this", {0, 1});
   auto purged = svc_->Purge("alice", "bot", {std::nullopt, {a}, "pii", std::nullopt});
   ASSERT_TRUE(purged.ok()) << purged.status().ToString();
-  EXPECT_EQ(*purged, std::vector<int64_t>{a});
+  EXPECT_EQ(purged->ids, std::vector<int64_t>{a});
+  EXPECT_TRUE(purged->compacted);
   auto view = svc_->Get("bot", a);
   ASSERT_TRUE(view.ok());
   EXPECT_EQ(view->record.state, kMemoryPurged);
@@ -285,7 +287,8 @@ TEST_F(MemoryServiceTest, PurgeDeletesContentAndWipeNeedsConfirmation) {
   EXPECT_EQ(SearchIds({1, 1}), std::set<int64_t>{b});
   auto wiped = svc_->Wipe("root", "bot", "bot", "last resort");
   ASSERT_TRUE(wiped.ok());
-  EXPECT_EQ(*wiped, 1);
+  EXPECT_EQ(wiped->purged, 1);
+  EXPECT_TRUE(wiped->compacted);
   EXPECT_TRUE(SearchIds({1, 1}).empty());
   // The dimension is free again after a wipe.
   EXPECT_NE(Write("new start", {1, 2, 3}), 0);
@@ -301,6 +304,7 @@ TEST_F(MemoryServiceTest, IndexesAreRebuiltFromTheStore) {
   auto fresh = MemoryService::Create(*store_, log_, clock_);
   ASSERT_TRUE(fresh.ok());
   svc_ = std::move(*fresh);
+  ASSERT_TRUE(svc_->Warm().ok());
   EXPECT_EQ(SearchIds({1, 1}), std::set<int64_t>{a});
 }
 

@@ -185,8 +185,8 @@ void ServerProcess::Start() {
     _exit(127);
   }
   close(out_pipe[1]);
-  // Read stdout line by line until the address is printed (the admin token comes first on the
-  // first start).
+  // Read stdout line by line until the address is printed (the admin token file's path comes
+  // first on the first start; the token itself is only in the file).
   std::string out;
   char buf[4096];
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -207,6 +207,7 @@ void ServerProcess::Start() {
     std::abort();
   }
   port_ = static_cast<uint16_t>(std::stoi(out.substr(at + marker.size())));
+  startup_output_ = out;
   std::ifstream token_file(dir_.path() + "/admin.token");
   std::getline(token_file, admin_token_);
 }

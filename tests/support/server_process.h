@@ -61,6 +61,8 @@ class ServerProcess {
   const std::string& admin_token() const { return admin_token_; }
   // The server's stderr (its log) so far.
   std::string Log() const;
+  // What the server printed on stdout up to its address, at the last start.
+  const std::string& StartupOutput() const { return startup_output_; }
 
   // Convenience: HttpCall against this server with the admin token unless one is given.
   HttpResult Call(const std::string& method, const std::string& path, const std::string& body = "",
@@ -80,6 +82,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   std::string admin_token_;
+  std::string startup_output_;
 };
 
 // Runs a command with extra environment variables; captures stdout and stderr.

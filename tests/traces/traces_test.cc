@@ -7,6 +7,7 @@
 #include <random>
 
 #include "audit/event_log.h"
+#include "common/crypto.h"
 #include "config/settings.h"
 #include "incidents/incident_service.h"
 #include "store/store.h"
@@ -121,7 +122,9 @@ class TraceServiceTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status().message();
     store_ = std::move(*store);
     log_ = std::make_unique<EventLog>(clock_);
-    svc_ = std::make_unique<TraceService>(*store_, *log_, clock_);
+    TraceOptions options;
+    options.erasure_key = "test-erasure-key";
+    svc_ = std::make_unique<TraceService>(*store_, *log_, clock_, options);
   }
   void TearDown() override {
     svc_.reset();
@@ -399,6 +402,9 @@ TEST_F(TraceServiceTest, EraseUserDeletesTheirTracesAndIsAudited) {
     EXPECT_TRUE(last.ok() && *last);
     EXPECT_EQ((*last)->kind, "privacy.erasure");
     EXPECT_EQ((*last)->details_json.find("carol"), std::string::npos);
+    // A keyed digest: the plain SHA-256 of a guessed id does not match it.
+    EXPECT_EQ((*last)->details_json.find(Sha256Hex("carol")), std::string::npos);
+    EXPECT_NE((*last)->details_json.find(HmacSha256Hex("test-erasure-key", "carol")), std::string::npos);
     return Status::Ok();
   });
   EXPECT_TRUE(s.ok());

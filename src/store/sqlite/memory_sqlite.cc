@@ -189,12 +189,7 @@ StatusOr<std::vector<int64_t>> SqliteMemoryRepo::ReadByTrace(const std::string& 
 
 Status SqliteMemoryRepo::RecordReads(const std::string& agent, const std::string& trace_id,
                                      const std::vector<int64_t>& record_ids, TimeMs at) {
-  int64_t high = 0;
-  {
-    FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare("SELECT coalesce(max(id), 0) FROM memory_records"));
-    FB_ASSIGN_OR_RETURN(bool row, q->Step());
-    if (row) high = q->Int(0);
-  }
+  FB_ASSIGN_OR_RETURN(int64_t high, MaxId());
   for (int64_t id : record_ids) {
     FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
         "INSERT OR IGNORE INTO memory_reads (trace_id, record_id, agent, high_id, read_at) "
@@ -218,7 +213,7 @@ Status SqliteMemoryRepo::SetState(const std::vector<int64_t>& ids, const std::st
 Status SqliteMemoryRepo::Purge(const std::vector<int64_t>& ids, TimeMs at) {
   for (int64_t id : ids) {
     // The update trigger removes the old terms from the full-text index; secure_delete (set on
-    // the writer connection) zeroes the freed bytes.
+    // the writer connection) zeroes the old cell, Store::Compact() the rest.
     FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
         "UPDATE memory_records SET text='', embedding=NULL, metadata='{}', state='purged', "
         "purged_at=? WHERE id=? AND state<>'purged'"));
@@ -235,10 +230,6 @@ StatusOr<std::vector<int64_t>> SqliteMemoryRepo::AllLive(const std::string& agen
   return CollectRows<int64_t>(*q, ReadId);
 }
 
-Status SqliteMemoryRepo::OptimizeFullText() {
-  return conn_.Exec("INSERT INTO memory_fts (memory_fts) VALUES ('optimize')");
-}
-
 StatusOr<std::vector<std::pair<int64_t, double>>> SqliteMemoryRepo::TextSearch(
     const std::string& agent, const std::string& ns, const std::string& fts_query, int limit) {
   FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
@@ -251,15 +242,19 @@ StatusOr<std::vector<std::pair<int64_t, double>>> SqliteMemoryRepo::TextSearch(
   });
 }
 
-Status SqliteMemoryRepo::ForEachEmbedding(const std::function<void(const MemoryRecord&)>& fn) {
+StatusOr<std::vector<MemoryRecord>> SqliteMemoryRepo::ScanEmbeddings(const EmbeddingScan& scan) {
   FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(std::string("SELECT ") + kRecordColumns +
-      " FROM memory_records WHERE embedding IS NOT NULL AND state<>'purged' ORDER BY id"));
-  while (true) {
-    FB_ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row) break;
-    fn(ReadRecord(*q));
-  }
-  return Status::Ok();
+      " FROM memory_records WHERE id > ?1 AND id <= ?2 AND embedding IS NOT NULL "
+      "AND state<>'purged' AND (?3 = '' OR agent = ?3) AND (?4 = '' OR namespace = ?4) "
+      "ORDER BY id LIMIT ?5"));
+  q->Bind(scan.after_id, scan.max_id, scan.agent, scan.ns, scan.limit);
+  return CollectRows<MemoryRecord>(*q, ReadRecord);
+}
+
+StatusOr<int64_t> SqliteMemoryRepo::MaxId() {
+  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare("SELECT coalesce(max(id), 0) FROM memory_records"));
+  FB_ASSIGN_OR_RETURN(bool row, q->Step());
+  return row ? q->Int(0) : 0;
 }
 
 StatusOr<int64_t> SqliteMemoryRepo::InsertQuarantine(const QuarantineRecord& r) {

@@ -87,11 +87,11 @@ class SqliteMemoryRepo final : public MemoryRepo {
   Status SetState(const std::vector<int64_t>& ids, const std::string& state) override;
   Status Purge(const std::vector<int64_t>& ids, TimeMs at) override;
   StatusOr<std::vector<int64_t>> AllLive(const std::string& agent) override;
-  Status OptimizeFullText() override;
   StatusOr<std::vector<std::pair<int64_t, double>>> TextSearch(
       const std::string& agent, const std::string& ns, const std::string& fts_query,
       int limit) override;
-  Status ForEachEmbedding(const std::function<void(const MemoryRecord&)>& fn) override;
+  StatusOr<std::vector<MemoryRecord>> ScanEmbeddings(const EmbeddingScan& scan) override;
+  StatusOr<int64_t> MaxId() override;
   StatusOr<int64_t> InsertQuarantine(const QuarantineRecord& q) override;
   Status UpdateQuarantine(const QuarantineRecord& q) override;
   StatusOr<QuarantineRecord> GetQuarantine(int64_t id) override;
@@ -178,8 +178,8 @@ class SqlitePagingRepo final : public PagingRepo {
 class SqliteTxn final : public Txn {
  public:
   explicit SqliteTxn(Connection& conn)
-      : incidents_(conn), events_(conn), tokens_(conn), releases_(conn), memory_(conn),
-        traces_(conn), signals_(conn), paging_(conn) {}
+      : conn_(conn), incidents_(conn), events_(conn), tokens_(conn), releases_(conn),
+        memory_(conn), traces_(conn), signals_(conn), paging_(conn) {}
   IncidentRepo& incidents() override { return incidents_; }
   EventRepo& events() override { return events_; }
   TokenRepo& tokens() override { return tokens_; }
@@ -188,8 +188,10 @@ class SqliteTxn final : public Txn {
   TraceRepo& traces() override { return traces_; }
   SignalRepo& signals() override { return signals_; }
   PagingRepo& paging() override { return paging_; }
+  Status RequestCompaction() override;
 
  private:
+  Connection& conn_;
   SqliteIncidentRepo incidents_;
   SqliteEventRepo events_;
   SqliteTokenRepo tokens_;

@@ -33,8 +33,10 @@ class SqliteStore final : public Store {
                                                    : "PRAGMA synchronous=NORMAL"));
     FB_RETURN_IF_ERROR(w.Exec("PRAGMA cache_size=-65536"));
     FB_RETURN_IF_ERROR(w.Exec("PRAGMA foreign_keys=ON"));
-    // Deleted content is overwritten with zeros, so a purge leaves no bytes behind.
+    // Deleted content is overwritten with zeros at once; Compact() then rebuilds every page, and
+    // keeps its temporary copy of the database in memory, never in a temp file.
     FB_RETURN_IF_ERROR(w.Exec("PRAGMA secure_delete=ON"));
+    FB_RETURN_IF_ERROR(w.Exec("PRAGMA temp_store=MEMORY"));
     FB_RETURN_IF_ERROR(store->Migrate());
     for (int i = 0; i < std::max(1, opt.read_connections); ++i) {
       FB_ASSIGN_OR_RETURN(auto r, Connection::Open(path, /*read_only=*/true));
@@ -83,10 +85,34 @@ class SqliteStore final : public Store {
   Status Compact() override {
     std::lock_guard<std::mutex> lock(write_mu_);
     if (!writer_) return Unavailable("store is closed");
-    int rc = sqlite3_wal_checkpoint_v2(writer_->raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
-                                       nullptr, nullptr);
-    if (rc != SQLITE_OK) return SqliteError(writer_->raw(), "checkpoint");
+    Connection& w = *writer_;
+    // Deleted full-text terms stay in old segments until a merge; VACUUM copies rows as they
+    // are, so the segments are merged first.
+    std::vector<std::string> fts_tables;
+    {
+      FB_ASSIGN_OR_RETURN(auto q, w.Prepare(
+          "SELECT name FROM sqlite_master WHERE type='table' AND sql LIKE 'CREATE VIRTUAL TABLE%fts5%'"));
+      FB_ASSIGN_OR_RETURN(fts_tables, CollectRows<std::string>(*q, [](const Query& r) { return r.Text(0); }));
+    }
+    for (const std::string& t : fts_tables) {
+      FB_RETURN_IF_ERROR(w.Exec("INSERT INTO \"" + t + "\" (\"" + t + "\") VALUES ('optimize')"));
+    }
+    // secure_delete zeroes deleted cells and freed pages, but not copies a page split left in
+    // the unused space of other pages: VACUUM rebuilds every page from the live rows only.
+    FB_RETURN_IF_ERROR(w.Exec("VACUUM"));
+    FB_RETURN_IF_ERROR(Checkpoint(w));
+    // The WAL is empty now: the row's deletion lands in a fresh log of clean pages.
+    FB_RETURN_IF_ERROR(w.Exec("DELETE FROM store_compaction"));
+    (void)Checkpoint(w);
     return Status::Ok();
+  }
+
+  StatusOr<bool> CompactionPending() override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    if (!writer_) return Unavailable("store is closed");
+    FB_ASSIGN_OR_RETURN(auto q, writer_->Prepare("SELECT count(*) FROM store_compaction"));
+    FB_ASSIGN_OR_RETURN(bool row, q->Step());
+    return row && q->Int(0) > 0;
   }
 
   StoreStats Stats() override {
@@ -121,6 +147,14 @@ class SqliteStore final : public Store {
 
  private:
   explicit SqliteStore(std::string path) : path_(std::move(path)) {}
+
+  // Copies every frame of the write-ahead log into the main file and truncates the log to zero
+  // bytes (waiting for readers), so no older frame keeps deleted content.
+  static Status Checkpoint(Connection& w) {
+    int rc = sqlite3_wal_checkpoint_v2(w.raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(w.raw(), "checkpoint");
+    return Status::Ok();
+  }
 
   // Runs `fn` between `begin` and COMMIT. Anything but OK rolls back, and so does an exception
   // thrown by `fn` (a library's, say), which becomes kInternal: the connection is never left
@@ -197,6 +231,13 @@ class SqliteStore final : public Store {
 };
 
 }  // namespace
+
+Status SqliteTxn::RequestCompaction() {
+  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
+      "INSERT OR IGNORE INTO store_compaction (id, requested_at) "
+      "VALUES (1, strftime('%s','now') * 1000)"));
+  return q->Run();
+}
 
 StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const StoreOptions& options) {
   return SqliteStore::Open(path, options);
