@@ -1,10 +1,5 @@
 #include "paging/payloads.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
-#include <cstdlib>
-
 #include "common/crypto.h"
 #include "common/text.h"
 
@@ -187,23 +182,6 @@ nlohmann::json WebhookBody(const std::string& event, const PageContent& c) {
   return {{"event", CleanUtf8(event)},
           {"source", c.source.empty() ? "firebreak" : CleanUtf8(c.source)},
           {"incident", std::move(incident)}};
-}
-
-std::string HmacSha256Hex(const std::string& key, const std::string& data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac,
-           &len) == nullptr) {
-    std::abort();  // only on allocation failure inside OpenSSL
-  }
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(size_t{len} * 2, '0');
-  for (unsigned int i = 0; i < len; ++i) {
-    out[size_t{2} * i] = kDigits[mac[i] >> 4];
-    out[size_t{2} * i + 1] = kDigits[mac[i] & 0xf];
-  }
-  return out;
 }
 
 std::vector<std::pair<std::string, std::string>> WebhookSignatureHeaders(const std::string& secret,

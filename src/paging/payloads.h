@@ -72,7 +72,4 @@ bool VerifyWebhookSignature(const std::string& secret, const std::string& body,
                             const std::string& timestamp, const std::string& signature, TimeMs now,
                             int64_t tolerance_ms);
 
-// Returns the lowercase hex HMAC-SHA256 of `data` under `key`.
-std::string HmacSha256Hex(const std::string& key, const std::string& data);
-
 }  // namespace firebreak::paging

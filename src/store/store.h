@@ -18,7 +18,9 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "store/events.h"
+#include "store/idempotency.h"
 #include "store/incidents.h"
+#include "store/inspections.h"
 #include "store/memory.h"
 #include "store/paging.h"
 #include "store/releases.h"
@@ -54,6 +56,8 @@ class Txn {
   virtual TraceRepo& traces() = 0;
   virtual SignalRepo& signals() = 0;
   virtual PagingRepo& paging() = 0;
+  virtual IdempotencyRepo& idempotency() = 0;
+  virtual InspectionRepo& inspections() = 0;
 };
 
 class Store {
