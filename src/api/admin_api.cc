@@ -47,11 +47,13 @@ void RegisterAdmin(http::Router& r, const Deps& d) {
   r.Add("GET", "/api/v1/audit/verify", Guard(tok, Role::kViewer, [&d](const Request&, const Principal&) {
     auto report = d.log.Verify(d.store);
     if (!report.ok()) return http::Error(report.status());
-    Json out = {{"intact", report->intact}, {"events_checked", report->events_checked}};
-    if (report->first_broken) {
-      out["first_broken"] = EventJson(*report->first_broken);
-      out["problem"] = report->problem;
+    Json out = {{"intact", report->intact}, {"events_checked", report->events_checked},
+                {"anchors_checked", report->anchors_checked}, {"last_anchor", nullptr}};
+    if (const auto& a = report->last_anchor) {
+      out["last_anchor"] = {{"seq", a->seq}, {"hash", a->hash}, {"at", FormatTime(a->at)}};
     }
+    if (!report->intact) out["problem"] = report->problem;
+    if (report->first_broken) out["first_broken"] = EventJson(*report->first_broken);
     return http::Json(200, out);
   }));
 }

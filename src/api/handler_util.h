@@ -6,12 +6,15 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "auth/auth.h"
 #include "common/clock.h"
+#include "common/crypto.h"
 #include "http/router.h"
 #include "incidents/incident_service.h"
+#include "store/store.h"
 
 namespace firebreak::api {
 
@@ -29,6 +32,75 @@ inline http::Handler Guard(TokenService& tokens, Role role, GuardedHandler fn) {
     Status allowed = Authorize(*principal, role);
     if (!allowed.ok()) return http::Error(allowed);
     return fn(req, *principal);
+  };
+}
+
+// Idempotency-Key (README.md, "Retries"): at most this many bytes of letters, digits and
+// "-_.:+/="; an answer is replayed for 24 hours; a claim left by a request that never finished
+// (the process died) is given up after a minute.
+inline constexpr size_t kMaxIdempotencyKeyBytes = 255;
+inline constexpr int64_t kIdempotencyTtlMs = 24LL * 3600 * 1000;
+inline constexpr int64_t kIdempotencyClaimMs = 60'000;
+
+// Returns OK when `key` is a usable Idempotency-Key, kInvalidArgument saying why otherwise.
+inline Status CheckIdempotencyKey(std::string_view key) {
+  if (key.size() > kMaxIdempotencyKeyBytes) {
+    return InvalidArgument("the Idempotency-Key header is longer than 255 bytes");
+  }
+  for (char c : key) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view("-_.:+/=").find(c) != std::string_view::npos;
+    if (!ok) {
+      return InvalidArgument("the Idempotency-Key header may hold only letters, digits and -_.:+/=");
+    }
+  }
+  return Status::Ok();
+}
+
+// Wraps a POST handler that writes, so a retry with the same Idempotency-Key by the same token
+// gets the first answer (with "Idempotent-Replayed: true") and writes nothing. The same key
+// with another method, path or body is kConflict, and so is a retry while the first request
+// still runs. Answers of 5xx are not kept (the retry runs again). Without the header, `fn` runs
+// as is.
+inline GuardedHandler Idempotent(Store& store, const Clock& clock, GuardedHandler fn) {
+  return [&store, &clock, fn = std::move(fn)](const Request& req, const Principal& p) -> Response {
+    std::string key(req.Header("idempotency-key"));
+    if (key.empty()) return fn(req, p);
+    if (Status valid = CheckIdempotencyKey(key); !valid.ok()) return http::Error(valid);
+    std::string hash = Sha256Hex(req.method + " " + req.target + "\n" + req.body);
+    TimeMs now = clock.NowMs();
+    std::optional<IdempotencyRecord> prior;
+    Status claimed = store.Write([&](Txn& txn) -> Status {
+      FB_RETURN_IF_ERROR(txn.idempotency().Sweep(now - kIdempotencyTtlMs, 100).status());
+      FB_ASSIGN_OR_RETURN(prior, txn.idempotency().Get(p.token_id, key));
+      if (prior && (prior->state == "done" || now - prior->created_at < kIdempotencyClaimMs)) {
+        return Status::Ok();
+      }
+      prior.reset();
+      return txn.idempotency().Put({p.token_id, key, hash, "pending", 0, "", now});
+    });
+    if (!claimed.ok()) return http::Error(claimed);
+    if (prior) {
+      if (prior->request_hash != hash) {
+        return http::Error(Conflict(
+            "this Idempotency-Key was used for a different request; use a new key for a new request"));
+      }
+      if (prior->state != "done") {
+        return http::Error(Conflict("a request with this Idempotency-Key is still running; retry later"));
+      }
+      Response replay;
+      replay.status = prior->status;
+      replay.body = prior->body;
+      replay.headers.push_back({"Idempotent-Replayed", "true"});
+      return replay;
+    }
+    Response answer = fn(req, p);
+    // If this fails, the claim stays pending: retries get 409 until it is given up.
+    (void)store.Write([&](Txn& txn) -> Status {
+      if (answer.status >= 500) return txn.idempotency().Remove(p.token_id, key);
+      return txn.idempotency().Put({p.token_id, key, hash, "done", answer.status, answer.body, now});
+    });
+    return answer;
   };
 }
 

@@ -54,6 +54,9 @@ void RegisterHealth(http::Router& r, const Deps& d) {
            static_cast<double>(ds.scan_ns) / 1e9);
     metric("firebreak_detector_signals_total", "Signals recorded by the detectors.",
            static_cast<double>(ds.signals));
+    metric("firebreak_detector_failures_total",
+           "Trace inspections that failed and were queued for a retry.",
+           static_cast<double>(ds.failures));
     if (auto counts = d.pager.DeliveryCounts(); counts.ok()) {
       res.body += "# HELP firebreak_deliveries Outbox deliveries (pages, webhooks) by status; a "
                   "growing pending count means paging itself is failing.\n"

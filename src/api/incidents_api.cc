@@ -25,7 +25,7 @@ void RegisterIncidents(http::Router& r, const Deps& d) {
     return http::Json(200, {{"severities", list}});
   }));
 
-  r.Add("POST", "/api/v1/incidents", Guard(tok, Role::kResponder, [&inc](const Request& req, const Principal& p) {
+  r.Add("POST", "/api/v1/incidents", Guard(tok, Role::kResponder, Idempotent(d.store, d.clock, [&inc](const Request& req, const Principal& p) {
     auto body = http::ParseJsonObject(req.body);
     if (!body.ok()) return http::Error(body.status());
     DeclareRequest dr;
@@ -46,7 +46,7 @@ void RegisterIncidents(http::Router& r, const Deps& d) {
       if (!dr.severity) return http::Error(InvalidArgument("'severity' must be SEV-1..SEV-4"));
     }
     return Respond(inc.Declare(p.name, dr), 201, IncidentJson);
-  }));
+  })));
 
   r.Add("GET", "/api/v1/incidents", Guard(tok, Role::kViewer, [&inc](const Request& req, const Principal&) {
     IncidentQuery q;
@@ -157,7 +157,7 @@ void RegisterIncidents(http::Router& r, const Deps& d) {
     return http::Json(200, out);
   }));
 
-  r.Add("POST", "/api/v1/incidents/{id}/timeline", Guard(tok, Role::kResponder, [&inc](const Request& req, const Principal& p) {
+  r.Add("POST", "/api/v1/incidents/{id}/timeline", Guard(tok, Role::kResponder, Idempotent(d.store, d.clock, [&inc](const Request& req, const Principal& p) {
     auto id = IncidentIdParam(req);
     if (!id.ok()) return http::Error(id.status());
     auto body = http::ParseJsonObject(req.body);
@@ -165,7 +165,7 @@ void RegisterIncidents(http::Router& r, const Deps& d) {
     auto text = StringField(*body, "text", true);
     if (!text.ok()) return http::Error(text.status());
     return Respond(inc.AddNote(p.name, *id, *text), 201, EventJson);
-  }));
+  })));
 }
 
 }  // namespace firebreak::api

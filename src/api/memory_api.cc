@@ -119,7 +119,7 @@ void RegisterMemory(http::Router& r, const Deps& d) {
   MemoryService& mem = d.memory;
   TokenService& tok = d.tokens;
 
-  r.Add("POST", "/api/v1/memory/{agent}/records", Guard(tok, Role::kAgent, [&mem](const Request& req, const Principal& p) {
+  r.Add("POST", "/api/v1/memory/{agent}/records", Guard(tok, Role::kAgent, Idempotent(d.store, d.clock, [&mem](const Request& req, const Principal& p) {
     auto agent = AgentFor(req, p);
     if (!agent.ok()) return http::Error(agent.status());
     auto body = http::ParseJsonObject(req.body);
@@ -145,7 +145,7 @@ void RegisterMemory(http::Router& r, const Deps& d) {
     Json out = {{"records", Json::array()}};
     for (const auto& rec : *written) out["records"].push_back(RecordJson(rec));
     return http::Json(201, out);
-  }));
+  })));
 
   r.Add("POST", "/api/v1/memory/{agent}/search", Guard(tok, Role::kAgent, [&mem](const Request& req, const Principal& p) {
     auto agent = AgentFor(req, p);

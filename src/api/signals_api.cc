@@ -145,7 +145,7 @@ void RegisterSignals(http::Router& r, const Deps& d) {
   traces::TraceService& traces = d.traces;
 
   // One signal ({...}) or a batch ({"signals": [...]}); an agent token posts for its agent only.
-  r.Add("POST", "/api/v1/signals", Guard(tok, Role::kAgent, [&sig](const Request& req, const Principal& p) {
+  r.Add("POST", "/api/v1/signals", Guard(tok, Role::kAgent, Idempotent(d.store, d.clock, [&sig](const Request& req, const Principal& p) {
     auto body = http::ParseJsonObject(req.body);
     if (!body.ok()) return http::Error(body.status());
     std::vector<NewSignal> batch;
@@ -168,8 +168,8 @@ void RegisterSignals(http::Router& r, const Deps& d) {
     for (const auto& s : batch) {
       if (Status a = AuthorizeForAgent(p, s.agent); !a.ok()) return http::Error(a);
     }
-    return Respond(sig.Record(p.name, batch), 201, OutcomesJson);
-  }));
+    return Respond(sig.Record(p.name, batch, p.role == Role::kAgent), 201, OutcomesJson);
+  })));
 
   r.Add("GET", "/api/v1/signals", Guard(tok, Role::kViewer, [&sig](const Request& req, const Principal&) {
     SignalQuery q;

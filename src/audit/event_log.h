@@ -4,9 +4,12 @@
 // chain in the store, each event carrying the hash of the one before it. Every component that
 // changes state appends through Append(), inside the same write transaction as the change, so a
 // change and its event commit together or not at all. Verify() recomputes the chain and names
-// the first event that does not match.
+// the first event that does not match. Anchor() signs the chain's head (seq, hash, time) with a
+// key kept outside the store, so Verify() also catches a removed tail or a chain recomputed
+// from scratch (docs/audit.md).
 #pragma once
 
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -32,6 +35,15 @@ struct ChainReport {
   int64_t events_checked = 0;
   std::optional<EventRecord> first_broken;  // the first event whose hash or link does not match
   std::string problem;                      // why it is broken, for people
+  std::optional<AnchorRecord> last_anchor;  // the newest correctly signed anchor, if any
+  bool anchors_checked = false;             // false: no anchor key, only the chain was checked
+};
+
+// Where anchors are signed and kept: `key` (secret bytes, never in the store) and `file`, a
+// copy of the newest anchor beside the store ("" for none).
+struct AnchorOptions {
+  std::string key;
+  std::string file;
 };
 
 // Returns the hash of an event from its prev_hash and content (everything but `hash`).
@@ -44,12 +56,30 @@ class EventLog {
   // Appends an event inside the caller's write transaction and returns it as stored.
   StatusOr<EventRecord> Append(Txn& txn, const NewEvent& event) const;
 
-  // Walks the whole chain in order, recomputing every hash. Thread-safe.
+  // Sets the anchor key and file (wiring, before use). Without a key, Anchor() is
+  // kFailedPrecondition and Verify() checks the chain only.
+  void SetAnchoring(AnchorOptions options) { anchoring_ = std::move(options); }
+
+  // Signs the chain's current head and stores the anchor (and its copy in the anchor file).
+  // Returns it, or nullopt when the log is empty or its head is anchored already. Thread-safe.
+  StatusOr<std::optional<AnchorRecord>> Anchor(Store& store) const;
+
+  // Walks the whole chain in order, recomputing every hash; with an anchor key, also checks
+  // every anchor's signature and that the chain still holds each anchored event unchanged.
+  // Thread-safe.
   StatusOr<ChainReport> Verify(Store& store) const;
 
  private:
+  // Adds the anchor checks to a report of a walked chain.
+  Status CheckAnchors(Store& store, ChainReport& report) const;
+
   const Clock& clock_;
+  AnchorOptions anchoring_;
+  mutable std::mutex anchor_mu_;  // one anchor written at a time, so the file keeps the newest
 };
+
+// Returns the MAC of an anchor under `key` (HMAC-SHA256, hex; docs/audit.md).
+std::string AnchorMac(const std::string& key, const AnchorRecord& a);
 
 // The prev_hash of the first event.
 inline constexpr char kGenesisHash[] =

@@ -79,12 +79,23 @@ void AddAdminCommands(CLI::App& app, Context& ctx, Action& action) {
         ctx.PrintJson(*res);
       } else if (intact) {
         std::cout << "audit chain intact: " << Str(*res, "events_checked") << " events verified\n";
-      } else {
-        const Json& e = (*res)["first_broken"];
+      } else if (const Json& e = (*res)["first_broken"]; e.is_object()) {
         std::cout << "audit chain BROKEN at event " << Str(e, "seq") << " (" << Str(e, "kind")
                   << (e["incident"].is_null() ? "" : " on " + Str(e, "incident")) << ", "
                   << Str(e, "at") << "): " << Str(*res, "problem") << "\n"
                   << Str(*res, "events_checked") << " events before it verified\n";
+      } else {
+        std::cout << "audit chain BROKEN: " << Str(*res, "problem") << "\n"
+                  << Str(*res, "events_checked") << " events verified\n";
+      }
+      if (!ctx.json) {
+        const Json& a = (*res)["last_anchor"];
+        if (a.is_object()) {
+          std::cout << "last anchored event: " << Str(a, "seq") << " at " << Str(a, "at") << " ("
+                    << Str(a, "hash").substr(0, 16) << ")\n";
+        } else if (res->value("anchors_checked", false)) {
+          std::cout << "no anchored event yet\n";
+        }
       }
       return intact ? 0 : 1;
     };

@@ -105,9 +105,11 @@ class Reader {
 
 Status ReadClassification(const Reader& r, ClassificationPolicy& p) {
   if (!r.present()) return Status::Ok();
-  FB_RETURN_IF_ERROR(r.Only({"default_severity", "open_incident_up_to", "rules"}));
+  FB_RETURN_IF_ERROR(
+      r.Only({"default_severity", "open_incident_up_to", "max_agent_severity", "rules"}));
   FB_RETURN_IF_ERROR(r.Int("default_severity", p.default_severity, 1, 4));
   FB_RETURN_IF_ERROR(r.Int("open_incident_up_to", p.open_incident_up_to, 0, 4));
+  FB_RETURN_IF_ERROR(r.Int("max_agent_severity", p.max_agent_severity, 1, 4));
   if (const toml::node* n = r.raw()->get("rules")) {
     const toml::array* rules = n->as_array();
     if (!rules) return r.Error("rules", "must be an array of tables ([[classification.rules]])");

@@ -36,6 +36,8 @@ Status Apply(Settings& s, const std::string& key, const std::string& value, cons
     s.data_dir = value;
   } else if (key == "store") {
     s.store = value;
+  } else if (key == "audit_key_file") {
+    s.audit_key_file = value;
   } else if (key == "workers") {
     FB_ASSIGN_OR_RETURN(int64_t n, ParseInt(where, value, 1, 256));
     s.workers = static_cast<int>(n);
@@ -100,6 +102,9 @@ const std::vector<SettingSpec>& SettingSpecs() {
       {"listen", "FIREBREAK_LISTEN", "HOST:PORT to listen on (port 0: any free port)"},
       {"data_dir", "FIREBREAK_DATA_DIR", "directory for the store and the admin token"},
       {"store", "FIREBREAK_STORE", "store url: sqlite:PATH (default sqlite:<data-dir>/firebreak.db)"},
+      {"audit_key_file", "FIREBREAK_AUDIT_KEY_FILE",
+       "key that signs the audit chain's anchors, kept outside the store (default "
+       "<data-dir>/audit.key, created 0600 on first start)"},
       {"workers", "FIREBREAK_WORKERS", "HTTP worker threads"},
       {"max_body_bytes", "FIREBREAK_MAX_BODY_BYTES", "largest request body accepted"},
       {"log_level", "FIREBREAK_LOG_LEVEL", "trace, debug, info, warn or error"},

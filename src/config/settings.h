@@ -18,6 +18,7 @@ struct Settings {
   uint16_t listen_port = 7070;
   std::string data_dir = "./firebreak-data";
   std::string store;  // empty: sqlite:<data_dir>/firebreak.db
+  std::string audit_key_file;  // empty: <data_dir>/audit.key
   int workers = 2;
   int64_t max_body_bytes = 16 << 20;  // an OTLP batch of 512 spans of GenAI text fits
   std::string log_level = "info";   // trace, debug, info, warn, error

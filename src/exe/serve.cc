@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
+#include "audit/anchor.h"
 #include "audit/event_log.h"
 #include "auth/auth.h"
 #include "common/clock.h"
@@ -155,6 +156,10 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
 
   SystemClock clock;
   EventLog log(clock);
+  std::string key_file = s.audit_key_file.empty() ? s.data_dir + "/audit.key" : s.audit_key_file;
+  auto anchor_key = LoadOrCreateAnchorKey(key_file);
+  if (!anchor_key.ok()) return Fail(anchor_key.status());
+  log.SetAnchoring({*anchor_key, s.data_dir + "/audit-anchor.json"});
   TokenService tokens(**store, log, clock);
   IncidentService incidents(**store, log, clock);
   RuntimeHub runtime_hub;
@@ -262,10 +267,14 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   });
   traces::RetentionSweeper sweeper(trace_service, std::chrono::hours(1));
   sweeper.Start();
-  // Traces acknowledged just before a crash may not have been inspected: look again.
-  if (Status warmed = (*detection)->Warm(10 * 60'000); !warmed.ok()) {
+  // The chain's head is signed now, every minute and at a clean stop (docs/audit.md).
+  AnchorKeeper anchors(log, **store, std::chrono::minutes(1));
+  anchors.Start();
+  // Traces committed but not inspected before a crash are still queued: inspect them now.
+  if (Status warmed = (*detection)->Warm(); !warmed.ok()) {
     spdlog::error("detectors: warm-up: {}", warmed.message());
   }
+  (*detection)->Start();
   pager.Start();
   std::string host = s.listen_address.find(':') != std::string::npos ? "[" + s.listen_address + "]"
                                                                       : s.listen_address;
@@ -283,7 +292,9 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   warm_memory.join();
   compactor.join();
   sweeper.Stop();
+  (*detection)->Stop();
   pager.Stop();
+  anchors.Stop();
   Status closed = (*store)->Close();
   if (!closed.ok()) return Fail(closed);
   spdlog::info("stopped cleanly");

@@ -415,6 +415,17 @@ Status Pager::Send(DeliveryRecord d, TickResult& result) {
       break;
     }
   }
+  Status recorded = RecordOutcome(d, event);
+  if (!recorded.ok()) {
+    // The page went out (or failed) but the store did not take it: keep the outcome and store
+    // it on the next tick, rather than let the lease run out and send the page again.
+    std::lock_guard<std::mutex> lock(held_mu_);
+    held_[d.id] = {d, event};
+  }
+  return recorded;
+}
+
+Status Pager::RecordOutcome(const DeliveryRecord& d, const std::string& event) {
   return store_.Write([&](Txn& txn) -> Status {
     FB_RETURN_IF_ERROR(txn.paging().UpdateDelivery(d));
     if (event.empty()) return Status::Ok();
@@ -426,7 +437,25 @@ Status Pager::Send(DeliveryRecord d, TickResult& result) {
   });
 }
 
+void Pager::RecordHeldOutcomes() {
+  std::map<int64_t, HeldOutcome> held;
+  {
+    std::lock_guard<std::mutex> lock(held_mu_);
+    held = held_;
+  }
+  for (const auto& [id, h] : held) {
+    Status s = RecordOutcome(h.delivery, h.event);
+    if (!s.ok()) {
+      spdlog::error("paging: outcome of delivery {} still not stored: {}", id, s.message());
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(held_mu_);
+    held_.erase(id);
+  }
+}
+
 StatusOr<TickResult> Pager::Tick() {
+  RecordHeldOutcomes();
   TickResult result;
   TimeMs now = clock_.NowMs();
   std::vector<TimerRecord> due;
@@ -454,6 +483,11 @@ StatusOr<TickResult> Pager::Tick() {
   // up the pages to the others.
   std::vector<std::future<TickResult>> sending;
   for (auto& d : claimed) {
+    {
+      // Its lease ran out while its outcome waits to be stored: it was sent already.
+      std::lock_guard<std::mutex> lock(held_mu_);
+      if (held_.count(d.id)) continue;
+    }
     sending.push_back(std::async(std::launch::async, [this, d] {
       TickResult one;
       Status s = Send(d, one);

@@ -114,6 +114,10 @@ class Pager final : public IncidentObserver {
   StatusOr<PageContent> ContentOf(Txn& txn, const IncidentRecord& inc);
   HttpPost Render(const Target& target, const DeliveryRecord& d, TimeMs now) const;
   Status Send(DeliveryRecord d, TickResult& result);
+  // Stores the outcome of an attempt and its timeline event (empty: none).
+  Status RecordOutcome(const DeliveryRecord& d, const std::string& event);
+  // Retries storing outcomes that could not be stored when they happened.
+  void RecordHeldOutcomes();
 
   Store& store_;
   const EventLog& log_;
@@ -121,6 +125,15 @@ class Pager final : public IncidentObserver {
   const PagingPolicy policy_;
   BusinessCalendar calendar_;
   HttpSender& sender_;
+
+  // Outcomes of sent deliveries not yet stored (the store failed), by delivery id: stored
+  // before anything else on the next tick, and never sent again meanwhile.
+  struct HeldOutcome {
+    DeliveryRecord delivery;
+    std::string event;
+  };
+  std::mutex held_mu_;
+  std::map<int64_t, HeldOutcome> held_;  // GUARDED_BY(held_mu_)
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,6 +1,8 @@
 #include "signals/detection.h"
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 #include <set>
 #include <spdlog/spdlog.h>
 
@@ -272,11 +274,24 @@ StatusOr<std::vector<SignalOutcome>> DetectionPipeline::Inspect(
 }
 
 void DetectionPipeline::OnTracesStored(const std::vector<traces::StoredTraceEvent>& traces) {
-  if (!options_.enabled) return;
+  TimeMs queued_by = clock_.NowMs();
+  std::vector<std::string> ids;
+  for (const auto& t : traces) ids.push_back(t.content.trace_id);
+  if (!options_.enabled) {
+    (void)MarkInspected(ids, queued_by);
+    return;
+  }
   auto r = Inspect(traces);
   if (!r.ok()) {
-    spdlog::error("detectors: {} trace(s) not inspected: {}", traces.size(), r.status().message());
+    std::vector<InspectionItem> failed;
+    for (const auto& id : ids) failed.push_back({id, true, 1, 0, "", queued_by});
+    MarkFailed(std::move(failed), r.status());
     return;
+  }
+  if (Status s = MarkInspected(ids, queued_by); !s.ok()) {
+    // The rows stay: the background drain looks again, and fingerprints keep it free of
+    // duplicates.
+    spdlog::warn("detectors: inspected traces stay queued: {}", s.message());
   }
   for (const auto& o : *r) {
     if (o.duplicate) continue;
@@ -285,6 +300,109 @@ void DetectionPipeline::OnTracesStored(const std::vector<traces::StoredTraceEven
                  o.opened ? "opened " : (o.incident ? "joined " : ""),
                  o.incident ? IncidentName(o.incident->id) : "");
   }
+}
+
+Status DetectionPipeline::MarkInspected(const std::vector<std::string>& trace_ids, TimeMs queued_by) {
+  return store_.Write([&](Txn& txn) -> Status {
+    for (const auto& id : trace_ids) FB_RETURN_IF_ERROR(txn.inspections().Done(id, queued_by));
+    return Status::Ok();
+  });
+}
+
+void DetectionPipeline::MarkFailed(std::vector<InspectionItem> items, const Status& why) {
+  failures_ += static_cast<int64_t>(items.size());
+  TimeMs now = clock_.NowMs();
+  for (auto& item : items) {
+    int shift = std::min(item.attempts - 1, 20);
+    item.next_at = now + std::min(kInspectionRetryMaxMs, kInspectionRetryBaseMs << std::max(shift, 0));
+    item.last_error = TruncateUtf8(why.message(), 1000, "...");
+    spdlog::error("detectors: trace {} not inspected (attempt {}), retrying at {}: {}",
+                  item.trace_id, item.attempts, FormatTime(item.next_at), why.message());
+  }
+  Status s = store_.Write([&](Txn& txn) -> Status {
+    for (const auto& item : items) FB_RETURN_IF_ERROR(txn.inspections().Retry(item));
+    return Status::Ok();
+  });
+  // Without the backoff the rows are still queued, due at once: the drain retries sooner.
+  if (!s.ok()) spdlog::error("detectors: recording the retry: {}", s.message());
+}
+
+StatusOr<int64_t> DetectionPipeline::DrainQueue(TimeMs due_by) {
+  constexpr int kBatch = 100;
+  int64_t inspected = 0;
+  while (true) {
+    std::vector<InspectionItem> due;
+    std::vector<traces::StoredTraceEvent> batch;
+    std::vector<InspectionItem> held;  // the items of `batch`, in order
+    std::vector<std::string> gone;     // deleted since they were queued: nothing to inspect
+    FB_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
+      FB_ASSIGN_OR_RETURN(due, txn.inspections().Due(due_by, kBatch));
+      for (const auto& item : due) {
+        FB_ASSIGN_OR_RETURN(auto row, txn.traces().GetByTraceId(item.trace_id));
+        auto content = row ? traces::ContentFromJson(Json::parse(row->doc_json, nullptr, false))
+                           : StatusOr<traces::TraceContent>(NotFound(item.trace_id));
+        if (!content.ok()) {
+          gone.push_back(item.trace_id);
+          continue;
+        }
+        content->trace_id = row->trace_id;
+        batch.push_back({std::move(*content), row->hash, item.first_time});
+        held.push_back(item);
+      }
+      return Status::Ok();
+    }));
+    if (due.empty()) break;
+    TimeMs queued_by = due_by;
+    for (const auto& item : due) queued_by = std::max(queued_by, item.enqueued_at);
+    FB_RETURN_IF_ERROR(MarkInspected(gone, queued_by));
+    if (!options_.enabled || batch.empty() || Inspect(batch).ok()) {
+      std::vector<std::string> ids;
+      for (const auto& item : held) ids.push_back(item.trace_id);
+      FB_RETURN_IF_ERROR(MarkInspected(ids, queued_by));
+      inspected += options_.enabled ? static_cast<int64_t>(batch.size()) : 0;
+    } else {
+      // One at a time, so one trace that cannot be inspected does not hold up the others.
+      for (size_t i = 0; i < batch.size(); ++i) {
+        auto r = Inspect({batch[i]});
+        if (r.ok()) {
+          FB_RETURN_IF_ERROR(MarkInspected({held[i].trace_id}, queued_by));
+          ++inspected;
+          continue;
+        }
+        InspectionItem item = held[i];
+        item.attempts += 1;
+        MarkFailed({item}, r.status());
+      }
+    }
+    if (static_cast<int>(due.size()) < kBatch) break;
+  }
+  return inspected;
+}
+
+void DetectionPipeline::Start(int64_t poll_ms) {
+  std::lock_guard<std::mutex> lock(drain_mu_);
+  if (drain_thread_.joinable()) return;
+  stop_ = false;
+  drain_thread_ = std::thread([this, poll_ms] {
+    while (true) {
+      auto r = DrainQueue(clock_.NowMs() - kInspectionGraceMs);
+      if (!r.ok()) spdlog::warn("detectors: draining the inspection queue: {}", r.status().message());
+      std::unique_lock<std::mutex> lock(drain_mu_);
+      if (drain_cv_.wait_for(lock, std::chrono::milliseconds(poll_ms), [this] { return stop_; })) {
+        return;
+      }
+    }
+  });
+}
+
+void DetectionPipeline::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(drain_mu_);
+    if (!drain_thread_.joinable()) return;
+    stop_ = true;
+  }
+  drain_cv_.notify_all();
+  drain_thread_.join();
 }
 
 StatusOr<std::vector<SignalOutcome>> DetectionPipeline::OnScore(const ScoreRecord& score) {
@@ -296,30 +414,27 @@ StatusOr<std::vector<SignalOutcome>> DetectionPipeline::OnScore(const ScoreRecor
   return signals_.Record(kActor, signals);
 }
 
-Status DetectionPipeline::Warm(int64_t rescan_ms) {
-  if (!options_.enabled) return Status::Ok();
+Status DetectionPipeline::Warm() {
   TimeMs now = clock_.NowMs();
+  if (!options_.enabled) return DrainQueue(now).status();
   TimeMs from = now - options_.quality.baseline_ms - options_.quality.window_ms;
   // Oldest first, in pages, so the windows fill in time order.
   std::vector<TraceRow> rows;
+  std::set<std::string> queued;
   FB_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
     TraceFilter f;
     f.from = from;
     f.limit = 20'000;  // bounded memory: the newest 20k traces of the window
     FB_ASSIGN_OR_RETURN(rows, txn.traces().List(f));
+    FB_ASSIGN_OR_RETURN(auto items, txn.inspections().Due(std::numeric_limits<TimeMs>::max(), 100'000));
+    for (const auto& item : items) queued.insert(item.trace_id);
     return Status::Ok();
   }));
-  int64_t replayed = 0, rescanned = 0;
-  std::vector<traces::StoredTraceEvent> recent;
+  int64_t replayed = 0;
   for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
+    if (queued.count(it->trace_id)) continue;
     auto content = traces::ContentFromJson(Json::parse(it->doc_json, nullptr, false));
     if (!content.ok()) continue;
-    content->trace_id = it->trace_id;
-    if (it->ingested_at >= now - rescan_ms) {
-      recent.push_back({*content, it->hash, true});
-      ++rescanned;
-      continue;
-    }
     quality_.Add(it->agent, ObservationOf(*content));
     ++replayed;
   }
@@ -329,20 +444,15 @@ Status DetectionPipeline::Warm(int64_t rescan_ms) {
     return Status::Ok();
   }));
   for (const auto& s : scores) quality_.Add(s.agent, ScoreObservation(s));
-  for (size_t i = 0; i < recent.size(); i += 100) {
-    std::vector<traces::StoredTraceEvent> batch(
-        recent.begin() + static_cast<std::ptrdiff_t>(i),
-        recent.begin() + static_cast<std::ptrdiff_t>(std::min(recent.size(), i + 100)));
-    FB_RETURN_IF_ERROR(Inspect(batch).status());
-  }
+  FB_ASSIGN_OR_RETURN(int64_t inspected, DrainQueue(now));
   spdlog::info("detectors: replayed {} traces and {} scores into the quality windows, "
-               "re-inspected {} recent traces",
-               replayed, scores.size(), rescanned);
+               "inspected {} queued trace(s)",
+               replayed, scores.size(), inspected);
   return Status::Ok();
 }
 
 DetectionStats DetectionPipeline::Stats() const {
-  return {traces_.load(), bytes_.load(), scan_ns_.load(), signals_count_.load()};
+  return {traces_.load(), bytes_.load(), scan_ns_.load(), signals_count_.load(), failures_.load()};
 }
 
 }  // namespace firebreak

@@ -11,16 +11,24 @@
 //    "action.internal" (read-only);
 //  - quality and drift (detect/quality.h) on first-time traces and on scores -> the monitor's
 //    kinds "quality.degraded", "quality.category", "drift".
-// Signals carry fingerprints, so inspecting a trace twice (late spans, the rescan at start)
-// records nothing new. Thread-safe.
+// Signals carry fingerprints, so inspecting a trace twice (late spans, a retry) records
+// nothing new.
+//
+// Durable: every stored trace has a row in the store's inspection queue, written in the
+// trace's own transaction. The ingesting request inspects its traces before it is answered and
+// deletes their rows; what it could not inspect (a failure, or a crash before or during
+// inspection) stays queued and is drained at start and by a background thread, a failure being
+// retried with backoff. Thread-safe.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/clock.h"
@@ -44,7 +52,14 @@ struct DetectionStats {
   int64_t bytes_scanned = 0;
   int64_t scan_ns = 0;
   int64_t signals = 0;
+  int64_t failures = 0;  // inspections that failed and were queued for a retry
 };
+
+// How long a queued trace is left to the request that ingested it before the background drain
+// takes it; and the backoff of a failed inspection.
+inline constexpr int64_t kInspectionGraceMs = 10'000;
+inline constexpr int64_t kInspectionRetryBaseMs = 1'000;
+inline constexpr int64_t kInspectionRetryMaxMs = 300'000;
 
 class DetectionPipeline final : public traces::TraceObserver {
  public:
@@ -53,8 +68,21 @@ class DetectionPipeline final : public traces::TraceObserver {
                                                              const Clock& clock,
                                                              const DetectionOptions& options);
 
-  // TraceObserver: inspects and records; failures are logged, never thrown.
+  ~DetectionPipeline() override { Stop(); }
+
+  // TraceObserver: inspects and records, then deletes the traces' queue rows; a failure is
+  // logged and the rows are kept for a retry with backoff. Never throws.
   void OnTracesStored(const std::vector<traces::StoredTraceEvent>& traces) override;
+
+  // Inspects the queued traces due at or before `due_by` (a retry's backoff, or the grace
+  // left to the ingesting request) and deletes their rows; a trace whose inspection fails
+  // stays queued with its backoff. Returns how many traces were inspected.
+  StatusOr<int64_t> DrainQueue(TimeMs due_by);
+
+  // Starts the background drain: every `poll_ms`, the traces queued longer than
+  // kInspectionGraceMs or whose retry is due. Stop() ends it. Idempotent.
+  void Start(int64_t poll_ms = 1000);
+  void Stop();
 
   // Inspects traces and records their signals in one transaction; returns what was recorded.
   StatusOr<std::vector<SignalOutcome>> Inspect(const std::vector<traces::StoredTraceEvent>& traces);
@@ -65,10 +93,9 @@ class DetectionPipeline final : public traces::TraceObserver {
   // Feeds an evaluation score or feedback into the quality windows; records what it starts.
   StatusOr<std::vector<SignalOutcome>> OnScore(const ScoreRecord& score);
 
-  // At start: replays the traces of the quality baseline window into the monitor, and
-  // re-inspects the traces ingested in the last `rescan_ms` (a crash between a trace's commit
-  // and its inspection loses nothing; fingerprints make the second look free of duplicates).
-  Status Warm(int64_t rescan_ms);
+  // At start: replays the traces of the quality baseline window into the monitor (except the
+  // ones still queued: they count when they are inspected), then inspects every queued trace.
+  Status Warm();
 
   DetectionStats Stats() const;
 
@@ -84,6 +111,10 @@ class DetectionPipeline final : public traces::TraceObserver {
   std::optional<std::map<std::string, ToolRule>> ManifestTools(const std::string& agent,
                                                                const std::string& version);
   detect::Observation ObservationOf(const traces::TraceContent& t) const;
+  // Deletes the queue rows of inspected traces (queued at or before `queued_by`).
+  Status MarkInspected(const std::vector<std::string>& trace_ids, TimeMs queued_by);
+  // Keeps the queue rows of traces whose inspection failed, with their next attempt.
+  void MarkFailed(std::vector<InspectionItem> items, const Status& why);
   std::vector<NewSignal> QualitySignals(const std::string& agent,
                                         const std::vector<detect::QualitySignal>& found,
                                         const std::string& evidence);
@@ -98,7 +129,12 @@ class DetectionPipeline final : public traces::TraceObserver {
   std::mutex manifests_mu_;
   std::map<std::pair<std::string, std::string>, std::map<std::string, ToolRule>> manifests_;
 
-  std::atomic<int64_t> traces_{0}, bytes_{0}, scan_ns_{0}, signals_count_{0};
+  std::atomic<int64_t> traces_{0}, bytes_{0}, scan_ns_{0}, signals_count_{0}, failures_{0};
+
+  std::mutex drain_mu_;
+  std::condition_variable drain_cv_;
+  bool stop_ = false;  // GUARDED_BY(drain_mu_)
+  std::thread drain_thread_;
 };
 
 }  // namespace firebreak

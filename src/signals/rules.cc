@@ -43,6 +43,9 @@ Status CheckPolicy(const ClassificationPolicy& policy) {
   if (policy.open_incident_up_to < 0 || policy.open_incident_up_to > 4) {
     return InvalidArgument("classification.open_incident_up_to must be 0..4");
   }
+  if (policy.max_agent_severity < 1 || policy.max_agent_severity > 4) {
+    return InvalidArgument("classification.max_agent_severity must be 1..4");
+  }
   return Status::Ok();
 }
 

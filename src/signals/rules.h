@@ -24,6 +24,7 @@ struct ClassificationPolicy {
   std::vector<ClassificationRule> rules;  // empty: DefaultRules()
   int default_severity = 3;               // for deferring rules when nothing was suggested
   int open_incident_up_to = 4;            // signals of this severity or worse open incidents
+  int max_agent_severity = 2;  // the most severe level an agent token may suggest (1..4)
 };
 
 struct Verdict {

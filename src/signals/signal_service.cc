@@ -100,7 +100,8 @@ nlohmann::json SignalToJson(const SignalRecord& s) {
 }
 
 StatusOr<std::vector<SignalOutcome>> SignalService::Record(const std::string& actor,
-                                                           const std::vector<NewSignal>& signals) {
+                                                           const std::vector<NewSignal>& signals,
+                                                           bool from_agent_token) {
   for (size_t i = 0; i < signals.size(); ++i) {
     Status s = CheckSignal(signals[i]);
     if (!s.ok()) {
@@ -112,7 +113,7 @@ StatusOr<std::vector<SignalOutcome>> SignalService::Record(const std::string& ac
   FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     out.clear();
     for (const auto& s : signals) {
-      FB_ASSIGN_OR_RETURN(auto o, RecordIn(txn, actor, s));
+      FB_ASSIGN_OR_RETURN(auto o, RecordIn(txn, actor, s, from_agent_token));
       out.push_back(std::move(o));
     }
     return Status::Ok();
@@ -121,7 +122,7 @@ StatusOr<std::vector<SignalOutcome>> SignalService::Record(const std::string& ac
 }
 
 StatusOr<SignalOutcome> SignalService::RecordIn(Txn& txn, const std::string& actor,
-                                                const NewSignal& s) {
+                                                const NewSignal& s, bool from_agent_token) {
   TimeMs now = clock_.NowMs();
   SignalOutcome out;
   if (!s.fingerprint.empty()) {
@@ -160,7 +161,19 @@ StatusOr<SignalOutcome> SignalService::RecordIn(Txn& txn, const std::string& act
   rec.fingerprint = s.fingerprint;
   rec.detected_at = std::min(s.detected_at.value_or(now), now);
   rec.received_at = rec.updated_at = now;
-  Verdict v = Classify(policy_, s.kind, s.suggested_severity);
+  // An agent speaking of itself may not page anyone at once beyond the policy's ceiling.
+  int suggested = s.suggested_severity;
+  int ceiling = policy_.max_agent_severity;
+  bool lowered = from_agent_token && suggested >= 1 && suggested < ceiling;
+  if (lowered) suggested = ceiling;
+  Verdict v = Classify(policy_, s.kind, suggested);
+  if (lowered && static_cast<int>(v.severity) == ceiling) {
+    std::string ceiling_name(SeverityName(v.severity));
+    v.reason += "; suggested " +
+                std::string(SeverityName(static_cast<Severity>(s.suggested_severity))) +
+                ", lowered to " + ceiling_name + ": an agent token may suggest at most " +
+                ceiling_name + " (classification.max_agent_severity)";
+  }
   rec.severity = static_cast<int>(v.severity);
   rec.rule = v.rule;
   rec.rule_reason = v.reason;

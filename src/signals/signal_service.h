@@ -50,8 +50,11 @@ class SignalService {
       : store_(store), log_(log), incidents_(incidents), clock_(clock), policy_(std::move(policy)) {}
 
   // Records a batch in one transaction (all or nothing). kInvalidArgument names the bad field.
+  // From an agent token, a suggested severity above the policy's max_agent_severity is
+  // lowered to it (the reason says so); rules that fix a severity are unaffected.
   StatusOr<std::vector<SignalOutcome>> Record(const std::string& actor,
-                                              const std::vector<NewSignal>& signals);
+                                              const std::vector<NewSignal>& signals,
+                                              bool from_agent_token = false);
 
   StatusOr<std::vector<SignalRecord>> List(const SignalQuery& query);
 
@@ -61,7 +64,8 @@ class SignalService {
   const ClassificationPolicy& policy() const { return policy_; }
 
  private:
-  StatusOr<SignalOutcome> RecordIn(Txn& txn, const std::string& actor, const NewSignal& s);
+  StatusOr<SignalOutcome> RecordIn(Txn& txn, const std::string& actor, const NewSignal& s,
+                                   bool from_agent_token);
   // Returns the open incident of `agent` that holds a signal of `kind`, if any.
   StatusOr<std::optional<IncidentRecord>> OpenIncidentFor(Txn& txn, const std::string& agent,
                                                           const std::string& kind);

@@ -23,6 +23,15 @@ struct EventRecord {
   std::string hash;
 };
 
+// A signed checkpoint of the chain's head (docs/audit.md): the event `seq` had `hash` at `at`;
+// `mac` is HMAC-SHA256 over them under a key kept outside the store.
+struct AnchorRecord {
+  int64_t seq = 0;
+  std::string hash;
+  TimeMs at = 0;
+  std::string mac;
+};
+
 class EventRepo {
  public:
   virtual ~EventRepo() = default;
@@ -34,6 +43,13 @@ class EventRepo {
   virtual StatusOr<std::vector<EventRecord>> ForIncident(int64_t incident_id) = 0;
   // Returns up to `limit` events with seq > after_seq, in seq order.
   virtual StatusOr<std::vector<EventRecord>> After(int64_t after_seq, int limit) = 0;
+  // Returns the event with this seq, or nullopt when there is none.
+  virtual StatusOr<std::optional<EventRecord>> At(int64_t seq) = 0;
+
+  // Stores an anchor; one per seq (kAlreadyExists for a seq anchored before).
+  virtual Status AppendAnchor(const AnchorRecord& a) = 0;
+  // Returns up to `limit` anchors, highest seq first.
+  virtual StatusOr<std::vector<AnchorRecord>> Anchors(int limit) = 0;
 };
 
 }  // namespace firebreak

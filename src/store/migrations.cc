@@ -327,13 +327,49 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_pending ON deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX deliveries_by_incident ON deliveries (incident_id);
 )sql",
-      // A compaction a purge or an erasure asked for and that has not finished yet
+      // 6: a compaction a purge or an erasure asked for and that has not finished yet
       // (Txn::RequestCompaction); at most one row.
       R"sql(
 CREATE TABLE store_compaction (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   requested_at INTEGER NOT NULL
 );
+)sql",
+      // 7: durability: signed checkpoints of the event chain's head, idempotency keys of POST
+      // writes, and the queue of traces committed but not yet inspected by the detectors.
+      R"sql(
+CREATE TABLE audit_anchors (
+  seq INTEGER PRIMARY KEY,
+  hash TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  mac TEXT NOT NULL
+);
+CREATE TRIGGER audit_anchors_no_update BEFORE UPDATE ON audit_anchors
+  BEGIN SELECT RAISE(ABORT, 'anchors are append-only'); END;
+CREATE TRIGGER audit_anchors_no_delete BEFORE DELETE ON audit_anchors
+  BEGIN SELECT RAISE(ABORT, 'anchors are append-only'); END;
+
+CREATE TABLE idempotency_keys (
+  token_id INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  state TEXT NOT NULL,
+  status INTEGER NOT NULL DEFAULT 0,
+  body TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (token_id, key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_keys_by_time ON idempotency_keys (created_at);
+
+CREATE TABLE inspection_queue (
+  trace_id TEXT PRIMARY KEY,
+  first_time INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  enqueued_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX inspection_queue_due ON inspection_queue (next_at);
 )sql",
   };
   return kMigrations;

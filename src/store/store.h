@@ -18,7 +18,9 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "store/events.h"
+#include "store/idempotency.h"
 #include "store/incidents.h"
+#include "store/inspections.h"
 #include "store/memory.h"
 #include "store/paging.h"
 #include "store/releases.h"
@@ -59,6 +61,8 @@ class Txn {
   // record commits with the deletion and stays until Compact() has finished, so a crash in
   // between leaves CompactionPending() true for the next start to finish.
   virtual Status RequestCompaction() = 0;
+  virtual IdempotencyRepo& idempotency() = 0;
+  virtual InspectionRepo& inspections() = 0;
 };
 
 class Store {

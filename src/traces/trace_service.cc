@@ -31,11 +31,12 @@ std::string Join(const std::vector<std::string>& parts, const std::string& sep) 
   return out;
 }
 
-// Writes (or rewrites) one assembled trace with its hash, text index, tools and LSH keys;
-// returns what observers are told.
+// Writes (or rewrites) one assembled trace with its hash, text index, tools and LSH keys, and
+// queues it for the detectors in the same transaction; returns what observers are told.
 StatusOr<StoredTraceEvent> PutTrace(Txn& txn, const TraceContent& t, TimeMs now) {
   StoredTrace s = ToStored(t, now);
   FB_ASSIGN_OR_RETURN(auto upserted, txn.traces().Upsert(s.row, s.text, s.tools, s.lsh_keys));
+  FB_RETURN_IF_ERROR(txn.inspections().Enqueue(t.trace_id, upserted.inserted, now));
   return StoredTraceEvent{t, s.row.hash, upserted.inserted};
 }
 

@@ -32,6 +32,19 @@ TEST_F(PolicyTest, WithoutAFileTheRunbookDefaultsApply) {
   EXPECT_TRUE(p->detect.enabled);
   EXPECT_TRUE(p->paging.targets.empty());
   EXPECT_EQ(p->paging.business_hours.start, "09:00");
+  EXPECT_EQ(p->classification.max_agent_severity, 2);
+}
+
+TEST_F(PolicyTest, TheCeilingOfAgentSuggestionsIsReadAndBounded) {
+  auto p = Load("[classification]\nmax_agent_severity = 3\n");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->classification.max_agent_severity, 3);
+  for (const char* bad : {"0", "5", "\"SEV-1\""}) {
+    auto r = Load(std::string("[classification]\nmax_agent_severity = ") + bad + "\n");
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(r.status().message().find("max_agent_severity"), std::string::npos)
+        << r.status().message();
+  }
 }
 
 TEST_F(PolicyTest, AFullConfigurationIsRead) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "signals/signal_service.h"
+#include "support/failing_store.h"
 #include "support/receiver.h"
 #include "support/test_util.h"
 
@@ -335,6 +336,37 @@ TEST(PagingPolicyTest, NamesTheBadField) {
   p.escalation = {{"pd"}};
   p.business_hours.time_zone = "Mars/Olympus";
   EXPECT_FALSE(CheckPolicy(p).ok());
+}
+
+TEST_F(PagerTest, APageWhoseOutcomeCouldNotBeStoredIsNotSentAgain) {
+  firebreak::testing::FailingStore flaky(*store_);
+  Pager pager(flaky, log_, clock_, Policy(), sender_);
+  incidents_.SetObserver(&pager);
+  int64_t id = Declare(Severity::kSev1);
+  // The timer's transaction and the claim go through; storing both outcomes fails.
+  flaky.FailWrites(/*fail=*/2, /*pass=*/2);
+  pager.Tick();
+  EXPECT_EQ(flaky.failed_writes(), 2);
+  ASSERT_EQ(To("/pd1").size(), 1u);
+  ASSERT_EQ(To("/slack").size(), 1u);
+  DeliveryQuery pending;
+  pending.incident_id = id;
+  pending.status = "pending";
+  EXPECT_EQ(pager.Deliveries(pending)->size(), 2u) << "the store has not taken the outcomes yet";
+
+  // Well past the lease: without the held outcomes the deliveries would be claimed and sent again.
+  clock_.Advance(10 * kMinute);
+  Tick(pager);
+  EXPECT_EQ(To("/pd1").size(), 1u);
+  EXPECT_EQ(To("/slack").size(), 1u);
+  DeliveryQuery delivered;
+  delivered.incident_id = id;
+  delivered.status = "delivered";
+  EXPECT_EQ(pager.Deliveries(delivered)->size(), 2u);
+  EXPECT_TRUE(pager.Deliveries(pending)->empty());
+  auto kinds = TimelineKinds(id);
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "delivery.delivered"), 2);
+  incidents_.SetObserver(nullptr);
 }
 
 }  // namespace

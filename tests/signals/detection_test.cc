@@ -6,6 +6,7 @@
 #include <set>
 
 #include "releases/release_service.h"
+#include "support/failing_store.h"
 #include "support/test_util.h"
 
 namespace firebreak {
@@ -173,6 +174,84 @@ TEST_F(DetectionTest, ABurstOfErrorsForEveryoneOpensASev2Incident) {
   bool sev2 = false;
   for (const auto& i : Incidents()) sev2 = sev2 || i.severity == 2;
   EXPECT_TRUE(sev2);
+}
+
+int64_t Queued(Store& store) {
+  int64_t n = -1;
+  EXPECT_TRUE(store.Read([&](Txn& txn) -> Status {
+    FB_ASSIGN_OR_RETURN(n, txn.inspections().Count());
+    return Status::Ok();
+  }).ok());
+  return n;
+}
+
+TEST_F(DetectionTest, ATraceInspectedOnTheIngestPathLeavesNothingQueued) {
+  Ingest({{"trace_id", "t-ok"}, {"output", "Card 4111 1111 1111 1111 on file."}});
+  EXPECT_EQ(Incidents().size(), 1u);
+  EXPECT_EQ(Queued(*store_), 0);
+}
+
+TEST_F(DetectionTest, ATraceCommittedButNotInspectedBeforeACrashIsInspectedAtStart) {
+  // The crash: the trace and its queue row committed, the detectors never ran.
+  traces_.SetObserver(nullptr);
+  Ingest({{"trace_id", "t-crash"}, {"output", "Your card 4111 1111 1111 1111 was charged."}});
+  EXPECT_TRUE(Incidents().empty());
+  EXPECT_EQ(Queued(*store_), 1);
+
+  // The restart: a new pipeline over the same store warms up.
+  auto restarted = DetectionPipeline::Create(*store_, signals_, clock_, {});
+  ASSERT_TRUE(restarted.ok());
+  ASSERT_TRUE((*restarted)->Warm().ok());
+  auto incidents = Incidents();
+  ASSERT_EQ(incidents.size(), 1u);
+  EXPECT_EQ(incidents[0].severity, 1);
+  EXPECT_EQ(Queued(*store_), 0);
+  // Once is enough: a second start finds nothing to do and records nothing twice.
+  ASSERT_TRUE((*restarted)->Warm().ok());
+  EXPECT_EQ(Signals().size(), 1u);
+}
+
+TEST_F(DetectionTest, AFailedInspectionIsRetriedWithBackoff) {
+  firebreak::testing::FailingStore flaky(*store_);
+  SignalService signals(flaky, log_, incidents_, clock_, {});
+  auto pipeline = DetectionPipeline::Create(*store_, signals, clock_, {});
+  ASSERT_TRUE(pipeline.ok());
+  traces_.SetObserver(pipeline->get());
+
+  flaky.FailWrites(1);  // recording the signal fails once
+  Ingest({{"trace_id", "t-retry"}, {"output", "Card 4111 1111 1111 1111, done."}});
+  EXPECT_EQ(flaky.failed_writes(), 1);
+  EXPECT_TRUE(Incidents().empty());
+  EXPECT_EQ(Queued(*store_), 1);
+  EXPECT_EQ((*pipeline)->Stats().failures, 1);
+
+  // Not before its backoff...
+  auto early = (*pipeline)->DrainQueue(clock_.NowMs());
+  ASSERT_TRUE(early.ok());
+  EXPECT_EQ(*early, 0);
+  EXPECT_TRUE(Incidents().empty());
+
+  // ...then the retry records it.
+  clock_.Advance(kInspectionRetryBaseMs);
+  auto retried = (*pipeline)->DrainQueue(clock_.NowMs());
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  EXPECT_EQ(*retried, 1);
+  ASSERT_EQ(Incidents().size(), 1u);
+  EXPECT_EQ(Queued(*store_), 0);
+  traces_.SetObserver(pipeline_.get());
+}
+
+TEST_F(DetectionTest, TheBackgroundDrainLeavesFreshTracesToTheirRequest) {
+  traces_.SetObserver(nullptr);
+  Ingest({{"trace_id", "t-fresh"}, {"output", "Card 4111 1111 1111 1111."}});
+  auto none = pipeline_->DrainQueue(clock_.NowMs() - kInspectionGraceMs);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0);
+  clock_.Advance(kInspectionGraceMs);
+  auto one = pipeline_->DrainQueue(clock_.NowMs() - kInspectionGraceMs);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(*one, 1);
+  EXPECT_EQ(Incidents().size(), 1u);
 }
 
 }  // namespace

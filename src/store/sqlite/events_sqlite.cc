@@ -51,4 +51,29 @@ StatusOr<std::vector<EventRecord>> SqliteEventRepo::After(int64_t after_seq, int
   return CollectRows<EventRecord>(*q, ReadEvent);
 }
 
+StatusOr<std::optional<EventRecord>> SqliteEventRepo::At(int64_t seq) {
+  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(std::string("SELECT ") + kEventColumns +
+                                            " FROM events WHERE seq=?"));
+  q->Bind(seq);
+  FB_ASSIGN_OR_RETURN(bool row, q->Step());
+  if (!row) return std::optional<EventRecord>();
+  return std::optional<EventRecord>(ReadEvent(*q));
+}
+
+Status SqliteEventRepo::AppendAnchor(const AnchorRecord& a) {
+  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
+      "INSERT INTO audit_anchors (seq, hash, at, mac) VALUES (?,?,?,?)"));
+  q->Bind(a.seq, a.hash, a.at, a.mac);
+  return q->Run();
+}
+
+StatusOr<std::vector<AnchorRecord>> SqliteEventRepo::Anchors(int limit) {
+  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
+      "SELECT seq, hash, at, mac FROM audit_anchors ORDER BY seq DESC LIMIT ?"));
+  q->Bind(limit);
+  return CollectRows<AnchorRecord>(*q, [](const Query& r) {
+    return AnchorRecord{r.Int(0), r.Text(1), r.Int(2), r.Text(3)};
+  });
+}
+
 }  // namespace firebreak::sqlite

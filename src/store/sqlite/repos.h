@@ -26,6 +26,9 @@ class SqliteEventRepo final : public EventRepo {
   Status Append(const EventRecord& r) override;
   StatusOr<std::vector<EventRecord>> ForIncident(int64_t incident_id) override;
   StatusOr<std::vector<EventRecord>> After(int64_t after_seq, int limit) override;
+  StatusOr<std::optional<EventRecord>> At(int64_t seq) override;
+  Status AppendAnchor(const AnchorRecord& a) override;
+  StatusOr<std::vector<AnchorRecord>> Anchors(int limit) override;
 
  private:
   Connection& conn_;
@@ -174,12 +177,38 @@ class SqlitePagingRepo final : public PagingRepo {
   Connection& conn_;
 };
 
+class SqliteIdempotencyRepo final : public IdempotencyRepo {
+ public:
+  explicit SqliteIdempotencyRepo(Connection& conn) : conn_(conn) {}
+  StatusOr<std::optional<IdempotencyRecord>> Get(int64_t token_id, const std::string& key) override;
+  Status Put(const IdempotencyRecord& r) override;
+  Status Remove(int64_t token_id, const std::string& key) override;
+  StatusOr<int64_t> Sweep(TimeMs cutoff, int limit) override;
+
+ private:
+  Connection& conn_;
+};
+
+class SqliteInspectionRepo final : public InspectionRepo {
+ public:
+  explicit SqliteInspectionRepo(Connection& conn) : conn_(conn) {}
+  Status Enqueue(const std::string& trace_id, bool first_time, TimeMs now) override;
+  StatusOr<std::vector<InspectionItem>> Due(TimeMs due_by, int limit) override;
+  Status Retry(const InspectionItem& item) override;
+  Status Done(const std::string& trace_id, TimeMs enqueued_at) override;
+  StatusOr<int64_t> Count() override;
+
+ private:
+  Connection& conn_;
+};
+
 // The transaction object handed to Store::Write/Read callbacks.
 class SqliteTxn final : public Txn {
  public:
   explicit SqliteTxn(Connection& conn)
       : conn_(conn), incidents_(conn), events_(conn), tokens_(conn), releases_(conn),
-        memory_(conn), traces_(conn), signals_(conn), paging_(conn) {}
+        memory_(conn), traces_(conn), signals_(conn), paging_(conn), idempotency_(conn),
+        inspections_(conn) {}
   IncidentRepo& incidents() override { return incidents_; }
   EventRepo& events() override { return events_; }
   TokenRepo& tokens() override { return tokens_; }
@@ -188,6 +217,8 @@ class SqliteTxn final : public Txn {
   TraceRepo& traces() override { return traces_; }
   SignalRepo& signals() override { return signals_; }
   PagingRepo& paging() override { return paging_; }
+  IdempotencyRepo& idempotency() override { return idempotency_; }
+  InspectionRepo& inspections() override { return inspections_; }
   Status RequestCompaction() override;
 
  private:
@@ -200,6 +231,8 @@ class SqliteTxn final : public Txn {
   SqliteTraceRepo traces_;
   SqliteSignalRepo signals_;
   SqlitePagingRepo paging_;
+  SqliteIdempotencyRepo idempotency_;
+  SqliteInspectionRepo inspections_;
 };
 
 }  // namespace firebreak::sqlite
