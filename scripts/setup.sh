@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libre2-dev libphonenumber-dev libabsl-dev tzdata libcurl4-openssl-dev
   sqlite3 wrk curl jq ca-certificates
+  clang libfuzzer-14-dev
 )
 
 # The OpenTelemetry JS CI test (tests/otel-js) needs node and npm; use them when already

@@ -2,6 +2,7 @@
 // scores, manual pages, and the delivery outbox.
 #include <cctype>
 
+#include "api/alertmanager.h"
 #include "api/handler_util.h"
 #include "api/json.h"
 #include "api/routes.h"
@@ -63,6 +64,8 @@ std::string Label(const Json& labels, std::initializer_list<const char*> keys) {
   return "";
 }
 
+}  // namespace
+
 // The Prometheus Alertmanager webhook (payload version 4): one signal per alert.
 StatusOr<std::vector<NewSignal>> AlertmanagerSignals(const Json& body) {
   if (!body.is_object()) return InvalidArgument("the body must be an Alertmanager webhook payload");
@@ -122,6 +125,8 @@ StatusOr<std::vector<NewSignal>> AlertmanagerSignals(const Json& body) {
   }
   return out;
 }
+
+namespace {
 
 Json OutcomesJson(const std::vector<SignalOutcome>& outcomes) {
   Json list = Json::array();

@@ -148,6 +148,25 @@ Router::Match Router::Find(Request& request) const {
   return match;
 }
 
+Status ParseTarget(std::string_view target, Request& request) {
+  size_t q = target.find('?');
+  FB_ASSIGN_OR_RETURN(request.path, DecodePath(target.substr(0, q)));
+  if (q == std::string_view::npos) return Status::Ok();
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    size_t eq = pair.find('=');
+    auto key = PercentDecode(pair.substr(0, eq), true);
+    auto value = PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+    if (!key || !value) return InvalidArgument("bad query string");
+    if (!key->empty()) request.query.emplace(std::move(*key), std::move(*value));
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return Status::Ok();
+}
+
 std::optional<std::string> PercentDecode(std::string_view in, bool plus_as_space) {
   std::string out;
   out.reserve(in.size());

@@ -140,6 +140,11 @@ class Router {
   std::vector<Route> routes_;
 };
 
+// Fills request.path (DecodePath below) and request.query (keys and
+// values percent-decoded, '+' as space) from a request target ("/api/v1/x?a=1&b=2");
+// kInvalidArgument naming the problem for a bad escape or a target that is not a path.
+Status ParseTarget(std::string_view target, Request& request);
+
 // Decodes %XX escapes (and '+' as space when `plus_as_space`); returns nullopt on a bad escape.
 std::optional<std::string> PercentDecode(std::string_view in, bool plus_as_space);
 

@@ -554,30 +554,9 @@ void Session::Handle() {
   Request req;
   req.method = std::string(msg.method_string());
   req.target = std::string(msg.target());
-  std::string_view target = req.target;
-  size_t q = target.find('?');
-  auto path = DecodePath(target.substr(0, q));
-  if (!path.ok()) {
+  if (Status parsed = ParseTarget(req.target, req); !parsed.ok()) {
     server_.metrics().Observe(req.method, "unmatched", 400, 0);
-    return Send(Error(path.status()), msg.keep_alive());
-  }
-  req.path = std::move(*path);
-  if (q != std::string_view::npos) {
-    std::string_view rest = target.substr(q + 1);
-    while (!rest.empty()) {
-      size_t amp = rest.find('&');
-      std::string_view pair = rest.substr(0, amp);
-      size_t eq = pair.find('=');
-      auto key = PercentDecode(pair.substr(0, eq), true);
-      auto value = PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-      if (!key || !value) {
-        server_.metrics().Observe(req.method, "unmatched", 400, 0);
-        return Send(Error(InvalidArgument("bad query string")), msg.keep_alive());
-      }
-      if (!key->empty()) req.query.emplace(std::move(*key), std::move(*value));
-      if (amp == std::string_view::npos) break;
-      rest.remove_prefix(amp + 1);
-    }
+    return Send(Error(parsed), msg.keep_alive());
   }
   for (const auto& field : msg) {
     std::string name(field.name_string());

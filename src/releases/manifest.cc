@@ -32,7 +32,9 @@ StatusOr<std::string> Text(const nlohmann::json& j, const std::string& path, con
 
 Status OnlyKnown(const nlohmann::json& j, const std::string& path,
                  std::initializer_list<const char*> known) {
-  for (const auto& [key, value] : j.items()) {
+  for (const auto& item : j.items()) {
+    // Not a structured binding: clang 14 (the fuzz preset) cannot capture one in a lambda.
+    const std::string& key = item.key();
     if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; })) {
       return InvalidArgument("'" + path + "." + key + "' is not a manifest field");
     }

@@ -82,5 +82,21 @@ TEST(Router, PercentDecoding) {
   EXPECT_FALSE(PercentDecode("bad%zz", false).has_value());
 }
 
+TEST(Router, ParsesTargetsIntoPathAndQuery) {
+  Request req;
+  ASSERT_TRUE(ParseTarget("/api/v1/traces%20x?agent=support%2Dbot&q=refund+order&flag&=v&", req).ok());
+  EXPECT_EQ(req.path, "/api/v1/traces x");
+  EXPECT_EQ(req.Query("agent"), "support-bot");
+  EXPECT_EQ(req.Query("q"), "refund order");
+  EXPECT_EQ(req.Query("flag", "absent"), "");
+  EXPECT_EQ(req.query.size(), 3u);  // the empty key is dropped
+
+  for (const char* bad : {"", "api/v1/traces", "*", "/a%zz", "/a?b=%2", "/a?%zz=1"}) {
+    Request r;
+    Status s = ParseTarget(bad, r);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace firebreak::http

@@ -1,0 +1,133 @@
+// Fuzzes the HTTP request path: raw bytes through Beast's request parser with the server's
+// limits, then Firebreak's target decoding (http::ParseTarget) and route matching against the
+// real route table (api::RegisterRoutes over a store in a temporary directory). Handlers are
+// not run: each has its own body fuzz target.
+#include <unistd.h>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "api/api.h"
+#include "fuzz/fuzz_checks.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "paging/sender.h"
+#include "releases/runtime_hub.h"
+
+namespace {
+
+using namespace firebreak;
+namespace bhttp = boost::beast::http;
+
+// Everything the route table borrows; built once, never destroyed (the process exits).
+struct World {
+  std::unique_ptr<Store> store;
+  SystemClock clock;
+  std::unique_ptr<EventLog> log;
+  std::unique_ptr<TokenService> tokens;
+  std::unique_ptr<IncidentService> incidents;
+  RuntimeHub hub;
+  OpenPromotionGate gate;
+  std::unique_ptr<ReleaseService> releases;
+  std::unique_ptr<MemoryService> memory;
+  std::unique_ptr<traces::TraceService> traces;
+  std::unique_ptr<SignalService> signals;
+  std::unique_ptr<DetectionPipeline> detection;
+  paging::HttpSender sender;
+  std::unique_ptr<paging::Pager> pager;
+  http::HttpMetrics metrics;
+  std::unique_ptr<api::Deps> deps;
+  http::Router router;
+};
+
+World* BuildWorld() {
+  auto* w = new World;
+  std::string dir = std::filesystem::temp_directory_path() /
+                    ("fb-http-fuzz-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  StoreOptions options;
+  options.url = "sqlite:" + dir + "/firebreak.db";
+  auto store = OpenStore(options);
+  fuzz::Require(store.ok(), "cannot open the store");
+  w->store = std::move(*store);
+  w->log = std::make_unique<EventLog>(w->clock);
+  w->tokens = std::make_unique<TokenService>(*w->store, *w->log, w->clock);
+  w->incidents = std::make_unique<IncidentService>(*w->store, *w->log, w->clock);
+  w->releases = std::make_unique<ReleaseService>(*w->store, *w->log, w->clock, w->hub, w->gate);
+  auto memory = MemoryService::Create(*w->store, *w->log, w->clock);
+  fuzz::Require(memory.ok(), "cannot create the memory service");
+  w->memory = std::move(*memory);
+  w->traces = std::make_unique<traces::TraceService>(*w->store, *w->log, w->clock);
+  w->signals = std::make_unique<SignalService>(*w->store, *w->log, *w->incidents, w->clock,
+                                               ClassificationPolicy{});
+  auto detection = DetectionPipeline::Create(*w->store, *w->signals, w->clock, DetectionOptions{});
+  fuzz::Require(detection.ok(), "cannot create the detection pipeline");
+  w->detection = std::move(*detection);
+  w->pager = std::make_unique<paging::Pager>(*w->store, *w->log, w->clock, paging::PagingPolicy{},
+                                             w->sender);
+  w->deps.reset(new api::Deps{*w->store, *w->log, *w->tokens, *w->incidents, *w->releases,
+                              *w->memory, *w->traces, *w->signals, *w->detection, *w->pager,
+                              w->metrics, w->clock, "fuzz"});
+  api::RegisterRoutes(w->router, *w->deps);
+  std::filesystem::remove_all(dir);  // the open files stay usable; nothing is left behind
+  return w;
+}
+
+World* world = nullptr;
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  world = BuildWorld();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const http::ServerOptions limits;
+  boost::asio::const_buffer input(data, size);
+  // Several requests may follow each other on one connection: parse them all.
+  while (input.size() > 0) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.body_limit(limits.max_body_bytes);
+    parser.header_limit(static_cast<uint32_t>(limits.max_header_bytes));
+    parser.eager(true);
+    boost::beast::error_code ec;
+    while (!parser.is_done() && input.size() > 0) {
+      size_t used = parser.put(input, ec);
+      input += used;
+      if (ec == bhttp::error::need_more) {
+        ec = {};
+        if (used == 0) break;
+        continue;
+      }
+      if (ec) return 0;
+    }
+    if (!parser.is_done()) {
+      parser.put_eof(ec);
+      if (ec || !parser.is_done()) return 0;
+    }
+    auto& msg = parser.get();
+    http::Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    if (!http::ParseTarget(req.target, req).ok()) continue;
+    fuzz::Require(!req.path.empty() && req.path[0] == '/', "a parsed path does not start with /");
+    for (const auto& field : msg) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    req.body = std::move(msg.body());
+    http::Router::Match match = world->router.Find(req);
+    if (match.handler || match.async_handler) {
+      fuzz::Require(!match.pattern.empty(), "a matched route has no pattern");
+    }
+  }
+  return 0;
+}
