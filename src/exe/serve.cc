@@ -1,5 +1,6 @@
 #include "exe/serve.h"
 
+#include <algorithm>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -142,6 +143,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   if (!memory.ok()) return Fail(memory.status());
   traces::TraceOptions trace_options;
   trace_options.retention_days = s.retention_days;
+  trace_options.limits.max_decoded_bytes = static_cast<size_t>(s.max_body_bytes);
   traces::TraceService trace_service(**store, log, clock, trace_options);
 
   // Detection and paging: signals open incidents; classified incidents page.
@@ -186,6 +188,9 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   (*server)->Start();
   traces::RetentionSweeper sweeper(trace_service, std::chrono::hours(1));
   sweeper.Start();
+  traces::QuietAssembler quiet_assembler(
+      trace_service, std::chrono::milliseconds(std::max<int64_t>(1000, trace_options.quiet_ms / 6)));
+  quiet_assembler.Start();
   // Traces acknowledged just before a crash may not have been inspected: look again.
   if (Status warmed = (*detection)->Warm(10 * 60'000); !warmed.ok()) {
     spdlog::error("detectors: warm-up: {}", warmed.message());
@@ -202,6 +207,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   spdlog::info("received {}; finishing requests in flight (up to {} s)",
                sig == SIGTERM ? "SIGTERM" : "SIGINT", s.shutdown_grace_seconds);
   (*server)->Shutdown(std::chrono::seconds(s.shutdown_grace_seconds));
+  quiet_assembler.Stop();
   sweeper.Stop();
   pager.Stop();
   Status closed = (*store)->Close();
