@@ -8,9 +8,11 @@
 //   similar: N traces in clusters of near-duplicates loaded into a store, then the real
 //            server answers GET /api/v1/traces/{hash}/similar?k=10: p50/p99 latency and
 //            recall@10 against brute-force exact Jaccard over every stored trace.
+//   one-trace: one trace of N spans sent as N single-span ingests (TraceService::IngestSpans,
+//            in process), root first and root last: ms per ingest for the first and last 50.
 //
 // Usage: traces_bench [--firebreak PATH] [--traces N] [--connections C] [--similar N]
-//                     [--queries Q] [--detectors on|off]
+//                     [--queries Q] [--detectors on|off] [--one-trace N]
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -374,6 +376,7 @@ int main(int argc, char** argv) {
   std::string binary = FIREBREAK_BINARY;
   int n_traces = 2000, connections = 4, n_similar = 100000, n_queries = 200;
   bool detectors = true;
+  int one_trace = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--firebreak")
@@ -388,6 +391,8 @@ int main(int argc, char** argv) {
       n_queries = std::stoi(argv[i + 1]);
     else if (a == "--detectors")
       detectors = std::string(argv[i + 1]) != "off";
+    else if (a == "--one-trace")
+      one_trace = std::stoi(argv[i + 1]);
   }
   std::string root =
       (std::filesystem::temp_directory_path() / ("fb-traces-bench-" + std::to_string(getpid())))
@@ -396,6 +401,58 @@ int main(int argc, char** argv) {
   std::mt19937_64 rng(42);
   auto vocab = Vocabulary(rng, 20000);
   SystemClock clock;
+
+  // ---- one trace, many single-span requests ----
+  if (one_trace > 0) {
+    std::printf("one-trace: 1 trace of %d spans, one span per IngestSpans call, in process\n",
+                one_trace);
+    for (bool root_first : {true, false}) {
+      auto store = OpenAt(root + (root_first ? "/one-first" : "/one-last"));
+      EventLog log(clock);
+      traces::TraceService svc(*store, log, clock);
+      uint64_t t0 = static_cast<uint64_t>(clock.NowMs()) * 1000000ULL;
+      RunSpec run;
+      while (static_cast<int>(run.spans.size()) < one_trace) {
+        RunSpec more = MakeRun(rng, vocab, t0);
+        for (auto& s : more.spans) {
+          if (static_cast<int>(run.spans.size()) == one_trace) break;
+          bool is_root = run.spans.empty();
+          s.trace_id = run.trace_id.empty() ? more.trace_id : run.trace_id;
+          if (!is_root) {
+            if (s.parent_span_id.empty()) s.attributes["gen_ai.operation.name"] = "chat";
+            s.parent_span_id = run.spans.front().span_id;
+            s.span_id = HexId(rng, 8);
+          }
+          s.start_ns = t0 + run.spans.size() * 1000;
+          s.end_ns = s.start_ns + 500;
+          if (run.trace_id.empty()) run.trace_id = s.trace_id;
+          run.spans.push_back(std::move(s));
+        }
+      }
+      if (!root_first) std::rotate(run.spans.begin(), run.spans.begin() + 1, run.spans.end());
+      std::vector<double> ms;
+      for (const auto& s : run.spans) {
+        auto start = Steady::now();
+        auto result = svc.IngestSpans({s});
+        ms.push_back(std::chrono::duration<double, std::milli>(Steady::now() - start).count());
+        if (!result.ok()) {
+          std::printf("  ingest refused: %s\n", result.status().message().c_str());
+          break;
+        }
+      }
+      auto avg = [&](size_t from, size_t to) {
+        double sum = 0;
+        for (size_t i = from; i < to; ++i) sum += ms[i];
+        return to > from ? sum / static_cast<double>(to - from) : 0.0;
+      };
+      size_t n = ms.size(), w = std::min<size_t>(50, n);
+      double total = avg(0, n) * static_cast<double>(n);
+      std::printf("  root %-5s: first %zu ingests %6.2f ms each, last %zu %6.2f ms each, "
+                  "total %7.0f ms\n",
+                  root_first ? "first" : "last", w, avg(0, w), w, avg(n - w, n), total);
+      (void)store->Close();
+    }
+  }
 
   // ---- ingest ----
   if (n_traces > 0) {

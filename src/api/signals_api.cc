@@ -1,5 +1,6 @@
 // Signals, scores and paging: POST/GET /api/v1/signals, the Alertmanager webhook, evaluation
 // scores, manual pages, and the delivery outbox.
+#include <algorithm>
 #include <cctype>
 
 #include "api/alertmanager.h"
@@ -217,6 +218,13 @@ void RegisterSignals(http::Router& r, const Deps& d) {
     }
     auto view = traces.Get(*trace);
     if (!view.ok()) return http::Error(view.status());
+    // Another agent's trace answers exactly like an unknown one: a 403 would tell it exists.
+    if (p.role == Role::kAgent && p.agent != view->row.agent) {
+      std::string name = *trace;
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
+      return http::Error(NotFound("no trace matches '" + name + "'"));
+    }
     if (Status a = AuthorizeForAgent(p, view->row.agent); !a.ok()) return http::Error(a);
     ScoreRecord s;
     s.trace_id = view->row.trace_id;

@@ -2,6 +2,7 @@
 // listing with filters, similar cases, flags, and the admin erasure of one user's traces.
 #include "api/handler_util.h"
 #include "api/routes.h"
+#include "common/text.h"
 #include "traces/otlp.h"
 #include "traces/span.h"
 
@@ -10,14 +11,7 @@ namespace {
 
 using traces::OtlpEncoding;
 
-constexpr size_t kMaxDecodedBytes = 64u << 20;  // a gzip body may not inflate beyond this
-
-std::string Truncate(const std::string& s, size_t n) {
-  if (s.size() <= n) return s;
-  size_t cut = n;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
-  return s.substr(0, cut) + "…";
-}
+constexpr size_t kPreviewBytes = 200;  // input and output in a listing, marker included
 
 // The full trace: the stored document plus hash, flag and store times.
 Json TraceJson(const TraceRow& row, int64_t same_hash) {
@@ -56,8 +50,8 @@ Json TraceSummaryJson(const TraceRow& row) {
           {"error_count", row.error_count},
           {"flag", row.flag.empty() ? Json() : Json(row.flag)},
           {"tools", tools},
-          {"input", Truncate(input, 200)},
-          {"output", Truncate(output, 200)}};
+          {"input", TruncateUtf8(input, kPreviewBytes, "…")},
+          {"output", TruncateUtf8(output, kPreviewBytes, "…")}};
 }
 
 Json HitsJson(const std::vector<traces::SimilarHit>& hits) {
@@ -103,12 +97,13 @@ Response OtlpIngest(const Request& req, const Deps& d) {
   if (!encoding.ok()) return http::Error(encoding.status());
   auto principal = d.tokens.Authenticate(req.Header("authorization"));
   if (!principal.ok()) return OtlpError(principal.status(), *encoding);
+  const traces::IngestLimits& limits = d.traces.options().limits;
 
   std::string inflated;
   const std::string* body = &req.body;
   std::string content_encoding(req.Header("content-encoding"));
   if (content_encoding == "gzip") {
-    auto out = traces::Gunzip(req.body, kMaxDecodedBytes);
+    auto out = traces::Gunzip(req.body, limits.max_decoded_bytes);
     if (!out.ok()) return OtlpError(out.status(), *encoding);
     inflated = std::move(*out);
     body = &inflated;
@@ -118,15 +113,17 @@ Response OtlpIngest(const Request& req, const Deps& d) {
                "Content-Encoding '" + content_encoding + "' is not supported (gzip or none)"),
         *encoding);
   }
-  auto batch = traces::DecodeOtlp(*body, *encoding);
+  auto batch = traces::DecodeOtlp(*body, *encoding, limits);
   if (!batch.ok()) return OtlpError(batch.status(), *encoding);
   // An agent token may only send its own agent's spans (service.name of every resource).
   for (const auto& service : batch->services) {
     Status allowed = AuthorizeForAgent(*principal, service);
     if (!allowed.ok()) return OtlpError(allowed, *encoding);
   }
+  // An agent token writes as its agent: the service also refuses another agent's traces.
+  std::string writer = principal->role == Role::kAgent ? principal->agent : "";
   if (!batch->spans.empty()) {
-    auto result = d.traces.IngestSpans(batch->spans);
+    auto result = d.traces.IngestSpans(batch->spans, writer);
     if (!result.ok()) return OtlpError(result.status(), *encoding);
   }
   Response r;
@@ -148,6 +145,9 @@ void RegisterTraces(http::Router& r, const Deps& d) {
   // Native batch: {"traces": [{agent, version, user_id, input, retrieved, tool_calls, ...}]}.
   r.Add("POST", "/api/v1/traces",
         Guard(tok, Role::kAgent, [&svc](const Request& req, const Principal& p) {
+          // The parser recurses: nesting is checked on the bytes first.
+          if (Status depth = CheckJsonDepth(req.body, kMaxJsonDepth); !depth.ok())
+            return http::Error(depth);
           auto body = http::ParseJsonObject(req.body);
           if (!body.ok()) return http::Error(body.status());
           if (auto it = body->find("traces"); it != body->end() && it->is_array()) {
@@ -159,7 +159,7 @@ void RegisterTraces(http::Router& r, const Deps& d) {
               if (!allowed.ok()) return http::Error(allowed);
             }
           }
-          auto hashes = svc.IngestNative(*body);
+          auto hashes = svc.IngestNative(*body, p.role == Role::kAgent ? p.agent : "");
           if (!hashes.ok()) return http::Error(hashes.status());
           return http::Json(201, {{"hashes", *hashes}});
         }));

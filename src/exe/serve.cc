@@ -1,5 +1,6 @@
 #include "exe/serve.h"
 
+#include <algorithm>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -179,6 +180,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   traces::TraceOptions trace_options;
   trace_options.retention_days = s.retention_days;
   trace_options.erasure_key = *erasure_key;
+  trace_options.limits.max_decoded_bytes = static_cast<size_t>(s.max_body_bytes);
   traces::TraceService trace_service(**store, log, clock, trace_options);
 
   // Detection and paging: signals open incidents; classified incidents page.
@@ -272,6 +274,11 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   anchors.Start();
   // Traces committed but not inspected before a crash are still queued: inspect them now.
   if (Status warmed = (*detection)->Warm(); !warmed.ok()) {
+  traces::QuietAssembler quiet_assembler(
+      trace_service, std::chrono::milliseconds(std::max<int64_t>(1000, trace_options.quiet_ms / 6)));
+  quiet_assembler.Start();
+  // Traces acknowledged just before a crash may not have been inspected: look again.
+  if (Status warmed = (*detection)->Warm(10 * 60'000); !warmed.ok()) {
     spdlog::error("detectors: warm-up: {}", warmed.message());
   }
   (*detection)->Start();
@@ -291,6 +298,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   compactor.request_stop();
   warm_memory.join();
   compactor.join();
+  quiet_assembler.Stop();
   sweeper.Stop();
   (*detection)->Stop();
   pager.Stop();

@@ -53,6 +53,13 @@ struct SpanRow {
   TimeMs received_at = 0;
 };
 
+// What the ingest path needs to know of one trace's stored spans without reading them all.
+struct SpanSummary {
+  int64_t count = 0;
+  bool has_root = false;        // a span without a parent is stored
+  std::optional<SpanRow> first;  // the span stored first (it names the trace's owner)
+};
+
 struct TraceFilter {
   std::string agent, version, user_id, session_id, category, flag, tool;
   std::string text;                // FTS5 query; empty: any
@@ -86,6 +93,12 @@ class TraceRepo {
   virtual Status PutSpan(const SpanRow& s) = 0;
   // Returns every stored span of one trace, in start order.
   virtual StatusOr<std::vector<SpanRow>> Spans(const std::string& trace_id) = 0;
+  // Returns the count, root presence and first stored span of one trace.
+  virtual StatusOr<SpanSummary> SummarizeSpans(const std::string& trace_id) = 0;
+  // Returns up to `limit` ids of traces with spans but no assembled trace whose last span was
+  // received in [from, cutoff) (none after).
+  virtual StatusOr<std::vector<std::string>> QuietUnassembled(TimeMs from, TimeMs cutoff,
+                                                              int limit) = 0;
 
   struct Upserted {
     int64_t id = 0;         // the row id

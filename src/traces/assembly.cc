@@ -1,12 +1,14 @@
 #include "traces/assembly.h"
 
 #include <algorithm>
+#include <set>
+#include <string_view>
 
 #include "traces/conventions.h"
 
 namespace firebreak::traces {
 
-std::optional<TraceContent> Assemble(std::vector<SpanData> spans) {
+std::optional<TraceContent> Assemble(std::vector<SpanData> spans, bool from_top) {
   // Start order, ties broken by span id, so arrival order never matters.
   std::sort(spans.begin(), spans.end(), [](const SpanData& a, const SpanData& b) {
     return a.start_ns != b.start_ns ? a.start_ns < b.start_ns : a.span_id < b.span_id;
@@ -17,6 +19,18 @@ std::optional<TraceContent> Assemble(std::vector<SpanData> spans) {
       root = &s;
       break;
     }
+  }
+  if (root == nullptr && from_top) {
+    std::set<std::string_view> ids;
+    for (const auto& s : spans) ids.insert(s.span_id);
+    for (const auto& s : spans) {
+      if (ids.count(s.parent_span_id) == 0) {
+        root = &s;
+        break;
+      }
+    }
+    // Parents that point at each other leave no top: the earliest span stands in.
+    if (root == nullptr && !spans.empty()) root = &spans.front();
   }
   if (root == nullptr) return std::nullopt;
 

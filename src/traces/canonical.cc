@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
+#include "common/text.h"
 
 namespace firebreak::traces {
 namespace {
@@ -11,7 +12,9 @@ using Json = nlohmann::json;
 
 // JSON text is compared by value: '{"b":1, "a":2}' and '{"a":2,"b":1}' are the same argument.
 Json CanonicalValue(const std::string& text) {
-  if (!text.empty() && (text[0] == '{' || text[0] == '[')) {
+  // Deeper than kMaxJsonDepth is compared as text: the parser recurses on client input.
+  if (!text.empty() && (text[0] == '{' || text[0] == '[') &&
+      CheckJsonDepth(text, kMaxJsonDepth).ok()) {
     Json j = Json::parse(text, nullptr, false);
     if (!j.is_discarded()) return j;  // nlohmann::json objects keep keys sorted
   }

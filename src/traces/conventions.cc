@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "common/text.h"
+
 namespace firebreak::traces {
 namespace {
 
@@ -42,6 +44,8 @@ int64_t IntAttr(const Json& attrs, std::initializer_list<const char*> keys) {
 
 Json ParseMaybe(const std::string& text) {
   if (text.empty() || (text[0] != '{' && text[0] != '[' && text[0] != '"')) return nullptr;
+  // Attribute text comes from clients; the parser recurses, so the depth is checked first.
+  if (!CheckJsonDepth(text, kMaxJsonDepth).ok()) return nullptr;
   Json j = Json::parse(text, nullptr, false);
   return j.is_discarded() ? Json(nullptr) : j;
 }

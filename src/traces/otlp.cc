@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/text.h"
 #include "proto/otlp_trace.pb.h"
 
 namespace firebreak::traces {
@@ -56,50 +57,151 @@ std::string Base64(const std::string& in) {
   return out;
 }
 
+// What one request may still cost, across the whole decode (IngestLimits).
+class Budget {
+ public:
+  explicit Budget(const IngestLimits& limits) : l_(limits) {}
+
+  const IngestLimits& limits() const { return l_; }
+
+  // Counts `bytes` the decoder builds; kTooLarge past max_decoded_bytes.
+  Status Produce(size_t bytes) {
+    produced_ += bytes;
+    if (produced_ > l_.max_decoded_bytes) {
+      return TooLarge("the decoded spans are larger than " + std::to_string(l_.max_decoded_bytes) +
+                      " bytes");
+    }
+    return Status::Ok();
+  }
+  Status Span() {
+    values_ = 0;
+    if (++spans_ > l_.max_spans_per_request) {
+      return TooLarge("a request may hold at most " + std::to_string(l_.max_spans_per_request) +
+                      " spans");
+    }
+    return Status::Ok();
+  }
+  // Checks one value about to be decoded at `depth` (1: an attribute's own value).
+  Status Value(int depth) {
+    if (depth > l_.max_value_depth) {
+      return InvalidArgument("attribute values nest deeper than " +
+                             std::to_string(l_.max_value_depth) + " levels");
+    }
+    if (++values_ > l_.max_values_per_span) {
+      return InvalidArgument("a span holds more than " + std::to_string(l_.max_values_per_span) +
+                             " attribute values");
+    }
+    return Status::Ok();
+  }
+  Status Elements(size_t n, const char* what) {
+    if (n > l_.max_elements) {
+      return InvalidArgument(std::string("an attribute ") + what + " has more than " +
+                             std::to_string(l_.max_elements) + " elements");
+    }
+    return Status::Ok();
+  }
+  // Checks a (flattened) key of `bytes` and counts it.
+  Status Key(size_t bytes) {
+    if (bytes > l_.max_key_bytes) {
+      return InvalidArgument("an attribute key is longer than " + std::to_string(l_.max_key_bytes) +
+                             " bytes");
+    }
+    return Produce(bytes);
+  }
+  Status Attributes(size_t n) {
+    if (n > l_.max_attributes_per_span) {
+      return InvalidArgument("a span has more than " +
+                             std::to_string(l_.max_attributes_per_span) + " attributes");
+    }
+    return Status::Ok();
+  }
+  size_t produced() const { return produced_; }
+
+  // Returns the text cut to max_value_bytes, counted.
+  StatusOr<std::string> Text(std::string_view text) {
+    std::string out = TruncateUtf8(text, l_.max_value_bytes, "…");
+    FB_RETURN_IF_ERROR(Produce(out.size()));
+    return out;
+  }
+
+ private:
+  const IngestLimits& l_;
+  size_t produced_ = 0;
+  size_t spans_ = 0;
+  size_t values_ = 0;
+};
+
 // ---- protobuf ----
 
-Json ProtoValue(const otlp::AnyValue& v);
+StatusOr<Json> ProtoValue(const otlp::AnyValue& v, Budget& b, int depth);
 
-// Adds key -> value to `out`; a key-value list becomes dotted keys (a.b.c).
-void PutProto(Json& out, const std::string& key, const otlp::AnyValue& v) {
+// Adds key -> value to `out`; a key-value list becomes dotted keys (a.b.c). The caller has
+// checked `key` with Budget::Key.
+Status PutProto(Json& out, const std::string& key, const otlp::AnyValue& v, Budget& b, int depth) {
   if (v.value_case() == otlp::AnyValue::kKvlistValue) {
-    for (const auto& kv : v.kvlist_value().values())
-      PutProto(out, key + "." + kv.key(), kv.value());
-    return;
+    FB_RETURN_IF_ERROR(b.Value(depth));
+    FB_RETURN_IF_ERROR(b.Elements(v.kvlist_value().values_size(), "key-value list"));
+    for (const auto& kv : v.kvlist_value().values()) {
+      // The length is checked before the flattened key is built.
+      FB_RETURN_IF_ERROR(b.Key(key.size() + 1 + kv.key().size()));
+      FB_RETURN_IF_ERROR(PutProto(out, key + "." + kv.key(), kv.value(), b, depth + 1));
+    }
+    return Status::Ok();
   }
-  out[key] = ProtoValue(v);
+  FB_ASSIGN_OR_RETURN(out[key], ProtoValue(v, b, depth));
+  return b.Attributes(out.size());
 }
 
-Json ProtoValue(const otlp::AnyValue& v) {
+StatusOr<Json> ProtoValue(const otlp::AnyValue& v, Budget& b, int depth) {
+  FB_RETURN_IF_ERROR(b.Value(depth));
   switch (v.value_case()) {
-    case otlp::AnyValue::kStringValue:
-      return v.string_value();
+    case otlp::AnyValue::kStringValue: {
+      FB_ASSIGN_OR_RETURN(std::string text, b.Text(v.string_value()));
+      return Json(std::move(text));
+    }
     case otlp::AnyValue::kBoolValue:
-      return v.bool_value();
+      return Json(v.bool_value());
     case otlp::AnyValue::kIntValue:
-      return v.int_value();
+      return Json(v.int_value());
     case otlp::AnyValue::kDoubleValue:
-      return v.double_value();
-    case otlp::AnyValue::kBytesValue:
-      return Base64(v.bytes_value());
+      return Json(v.double_value());
+    case otlp::AnyValue::kBytesValue: {
+      // Bytes are not text: they are cut at a byte count, before encoding.
+      std::string bytes = v.bytes_value().substr(0, b.limits().max_value_bytes / 4 * 3);
+      FB_RETURN_IF_ERROR(b.Produce(bytes.size() / 3 * 4 + 4));
+      return Json(Base64(bytes));
+    }
     case otlp::AnyValue::kArrayValue: {
+      FB_RETURN_IF_ERROR(b.Elements(v.array_value().values_size(), "array"));
       Json a = Json::array();
-      for (const auto& e : v.array_value().values()) a.push_back(ProtoValue(e));
+      for (const auto& e : v.array_value().values()) {
+        FB_ASSIGN_OR_RETURN(Json ev, ProtoValue(e, b, depth + 1));
+        a.push_back(std::move(ev));
+      }
       return a;
     }
     case otlp::AnyValue::kKvlistValue: {
+      FB_RETURN_IF_ERROR(b.Elements(v.kvlist_value().values_size(), "key-value list"));
       Json o = Json::object();
-      for (const auto& kv : v.kvlist_value().values()) PutProto(o, kv.key(), kv.value());
+      for (const auto& kv : v.kvlist_value().values()) {
+        FB_RETURN_IF_ERROR(b.Key(kv.key().size()));
+        FB_RETURN_IF_ERROR(PutProto(o, kv.key(), kv.value(), b, depth + 1));
+      }
       return o;
     }
     default:
-      return nullptr;
+      return Json(nullptr);
   }
 }
 
-Json ProtoAttrs(const google::protobuf::RepeatedPtrField<otlp::KeyValue>& kvs) {
+StatusOr<Json> ProtoAttrs(const google::protobuf::RepeatedPtrField<otlp::KeyValue>& kvs,
+                          Budget& b) {
+  FB_RETURN_IF_ERROR(b.Attributes(static_cast<size_t>(kvs.size())));
   Json o = Json::object();
-  for (const auto& kv : kvs) PutProto(o, kv.key(), kv.value());
+  for (const auto& kv : kvs) {
+    FB_RETURN_IF_ERROR(b.Key(kv.key().size()));
+    FB_RETURN_IF_ERROR(PutProto(o, kv.key(), kv.value(), b, 1));
+  }
   return o;
 }
 
@@ -108,7 +210,10 @@ void Reject(OtlpBatch& batch, const std::string& why) {
   if (batch.rejected++ == 0) batch.rejection_message = why;
 }
 
-StatusOr<OtlpBatch> DecodeProtobuf(const std::string& body) {
+// Returns a span's name as a refusal message may quote it.
+std::string Quoted(std::string_view name) { return "'" + TruncateUtf8(name, 128, "…") + "'"; }
+
+StatusOr<OtlpBatch> DecodeProtobuf(const std::string& body, Budget& b) {
   otlp::ExportTraceServiceRequest req;
   if (!req.ParseFromString(body)) {
     return InvalidArgument("the body is not a valid OTLP ExportTraceServiceRequest (protobuf)");
@@ -116,41 +221,52 @@ StatusOr<OtlpBatch> DecodeProtobuf(const std::string& body) {
   OtlpBatch batch;
   std::set<std::string> services;
   for (const auto& rs : req.resource_spans()) {
-    Json resource = ProtoAttrs(rs.resource().attributes());
+    size_t before = b.produced();
+    FB_ASSIGN_OR_RETURN(Json resource, ProtoAttrs(rs.resource().attributes(), b));
+    size_t resource_bytes = b.produced() - before;
     services.insert(resource.contains("service.name") && resource["service.name"].is_string()
                         ? resource["service.name"].get<std::string>()
                         : std::string());
     for (const auto& ss : rs.scope_spans()) {
       for (const auto& sp : ss.spans()) {
+        FB_RETURN_IF_ERROR(b.Span());
         if (sp.trace_id().size() != 16 || !IsHexId(Hex(sp.trace_id()), 32)) {
-          Reject(batch, "span '" + sp.name() + "' has no valid trace_id (16 bytes, not all zero)");
+          Reject(batch, "span " + Quoted(sp.name()) +
+                            " has no valid trace_id (16 bytes, not all zero)");
           continue;
         }
         if (sp.span_id().size() != 8 || !IsHexId(Hex(sp.span_id()), 16)) {
-          Reject(batch, "span '" + sp.name() + "' has no valid span_id (8 bytes, not all zero)");
+          Reject(batch,
+                 "span " + Quoted(sp.name()) + " has no valid span_id (8 bytes, not all zero)");
           continue;
         }
         if (!sp.parent_span_id().empty() && sp.parent_span_id().size() != 8) {
-          Reject(batch, "span '" + sp.name() + "' has a malformed parent_span_id");
+          Reject(batch, "span " + Quoted(sp.name()) + " has a malformed parent_span_id");
           continue;
         }
         SpanData s;
         s.trace_id = Hex(sp.trace_id());
         s.span_id = Hex(sp.span_id());
         s.parent_span_id = IsHexId(Hex(sp.parent_span_id()), 16) ? Hex(sp.parent_span_id()) : "";
-        s.name = sp.name();
+        FB_ASSIGN_OR_RETURN(s.name, b.Text(sp.name()));
         s.kind = sp.kind();
         s.start_ns = sp.start_time_unix_nano();
         s.end_ns = std::max(sp.end_time_unix_nano(), sp.start_time_unix_nano());
-        s.attributes = ProtoAttrs(sp.attributes());
+        FB_ASSIGN_OR_RETURN(s.attributes, ProtoAttrs(sp.attributes(), b));
+        // The resource is copied into every span, so each copy counts.
+        FB_RETURN_IF_ERROR(b.Produce(resource_bytes));
         s.resource = resource;
-        s.scope = ss.scope().name();
+        FB_ASSIGN_OR_RETURN(s.scope, b.Text(ss.scope().name()));
         s.status_code = sp.status().code();
-        s.status_message = sp.status().message();
+        FB_ASSIGN_OR_RETURN(s.status_message, b.Text(sp.status().message()));
+        FB_RETURN_IF_ERROR(b.Elements(static_cast<size_t>(sp.events_size()), "event list"));
         for (const auto& e : sp.events()) {
-          s.events.push_back({{"name", e.name()},
+          FB_RETURN_IF_ERROR(b.Value(1));
+          FB_ASSIGN_OR_RETURN(std::string name, b.Text(e.name()));
+          FB_ASSIGN_OR_RETURN(Json attrs, ProtoAttrs(e.attributes(), b));
+          s.events.push_back({{"name", std::move(name)},
                               {"time_ns", std::to_string(e.time_unix_nano())},
-                              {"attributes", ProtoAttrs(e.attributes())}});
+                              {"attributes", std::move(attrs)}});
         }
         batch.spans.push_back(std::move(s));
       }
@@ -194,32 +310,47 @@ StatusOr<uint64_t> U64Field(const Json& j, const char* camel, const char* snake)
                          "' must be an unsigned integer (or its decimal string)");
 }
 
-StatusOr<Json> JsonValue(const Json& v);
+StatusOr<Json> JsonValue(const Json& v, Budget& b, int depth);
 
-Status PutJson(Json& out, const std::string& key, const Json& v) {
+// Returns the entries of a kvlistValue / arrayValue ({"values": [...]}); nullptr when absent.
+StatusOr<const Json*> Values(const Json& list, Budget& b, const char* what) {
+  const Json* values = Field(list, "values", "values");
+  if (values == nullptr || !values->is_array()) return nullptr;
+  FB_RETURN_IF_ERROR(b.Elements(values->size(), what));
+  return values;
+}
+
+// Adds key -> value to `out`; a key-value list becomes dotted keys (a.b.c). The caller has
+// checked `key` with Budget::Key.
+Status PutJson(Json& out, const std::string& key, const Json& v, Budget& b, int depth) {
   if (const Json* kv = Field(v, "kvlistValue", "kvlist_value")) {
-    const Json* values = Field(*kv, "values", "values");
-    if (values && values->is_array()) {
-      for (const auto& e : *values) {
-        if (!e.is_object() || !e.contains("key") || !e["key"].is_string()) {
-          return InvalidArgument("a key-value list entry needs a string 'key'");
-        }
-        FB_RETURN_IF_ERROR(PutJson(out, key + "." + e["key"].get<std::string>(),
-                                   e.contains("value") ? e["value"] : Json()));
+    FB_RETURN_IF_ERROR(b.Value(depth));
+    FB_ASSIGN_OR_RETURN(const Json* values, Values(*kv, b, "key-value list"));
+    if (values == nullptr) return Status::Ok();
+    for (const auto& e : *values) {
+      if (!e.is_object() || !e.contains("key") || !e["key"].is_string()) {
+        return InvalidArgument("a key-value list entry needs a string 'key'");
       }
+      const std::string& child = e["key"].get_ref<const std::string&>();
+      std::string flat = key.empty() ? child : key + "." + child;
+      FB_RETURN_IF_ERROR(b.Key(flat.size()));
+      FB_RETURN_IF_ERROR(
+          PutJson(out, flat, e.contains("value") ? e["value"] : Json(), b, depth + 1));
     }
     return Status::Ok();
   }
-  FB_ASSIGN_OR_RETURN(out[key], JsonValue(v));
-  return Status::Ok();
+  FB_ASSIGN_OR_RETURN(out[key], JsonValue(v, b, depth));
+  return b.Attributes(out.size());
 }
 
-StatusOr<Json> JsonValue(const Json& v) {
+StatusOr<Json> JsonValue(const Json& v, Budget& b, int depth) {
+  FB_RETURN_IF_ERROR(b.Value(depth));
   if (v.is_null()) return Json(nullptr);
   if (!v.is_object()) return InvalidArgument("an attribute value must be an AnyValue object");
   if (const Json* f = Field(v, "stringValue", "string_value")) {
     if (!f->is_string()) return InvalidArgument("stringValue must be a string");
-    return *f;
+    FB_ASSIGN_OR_RETURN(std::string text, b.Text(f->get_ref<const std::string&>()));
+    return Json(std::move(text));
   }
   if (const Json* f = Field(v, "boolValue", "bool_value"))
     return Json(f->is_boolean() && f->get<bool>());
@@ -240,38 +371,54 @@ StatusOr<Json> JsonValue(const Json& v) {
     if (f->is_string()) return *f;  // "NaN", "Infinity" per the JSON mapping
     return InvalidArgument("doubleValue must be a number");
   }
-  if (const Json* f = Field(v, "bytesValue", "bytes_value")) return *f;
+  if (const Json* f = Field(v, "bytesValue", "bytes_value")) {
+    if (!f->is_string()) return InvalidArgument("bytesValue must be a base64 string");
+    // base64 is ASCII, so the byte cut is a character cut.
+    FB_ASSIGN_OR_RETURN(std::string text, b.Text(f->get_ref<const std::string&>()));
+    return Json(std::move(text));
+  }
   if (const Json* f = Field(v, "arrayValue", "array_value")) {
     Json a = Json::array();
-    const Json* values = Field(*f, "values", "values");
-    if (values && values->is_array()) {
+    FB_ASSIGN_OR_RETURN(const Json* values, Values(*f, b, "array"));
+    if (values != nullptr) {
       for (const auto& e : *values) {
-        FB_ASSIGN_OR_RETURN(Json ev, JsonValue(e));
+        FB_ASSIGN_OR_RETURN(Json ev, JsonValue(e, b, depth + 1));
         a.push_back(std::move(ev));
       }
     }
     return a;
   }
-  if (Field(v, "kvlistValue", "kvlist_value")) {
+  if (const Json* f = Field(v, "kvlistValue", "kvlist_value")) {
     Json o = Json::object();
-    FB_RETURN_IF_ERROR(PutJson(o, "", v));
-    Json trimmed = Json::object();
-    for (auto it = o.begin(); it != o.end(); ++it) trimmed[it.key().substr(1)] = it.value();
-    return trimmed;
+    FB_ASSIGN_OR_RETURN(const Json* values, Values(*f, b, "key-value list"));
+    if (values != nullptr) {
+      for (const auto& e : *values) {
+        if (!e.is_object() || !e.contains("key") || !e["key"].is_string()) {
+          return InvalidArgument("a key-value list entry needs a string 'key'");
+        }
+        const std::string& key = e["key"].get_ref<const std::string&>();
+        FB_RETURN_IF_ERROR(b.Key(key.size()));
+        FB_RETURN_IF_ERROR(
+            PutJson(o, key, e.contains("value") ? e["value"] : Json(), b, depth + 1));
+      }
+    }
+    return o;
   }
   return Json(nullptr);
 }
 
-StatusOr<Json> JsonAttrs(const Json* attrs) {
+StatusOr<Json> JsonAttrs(const Json* attrs, Budget& b) {
   Json o = Json::object();
   if (attrs == nullptr) return o;
   if (!attrs->is_array()) return InvalidArgument("'attributes' must be an array of {key, value}");
+  FB_RETURN_IF_ERROR(b.Attributes(attrs->size()));
   for (const auto& kv : *attrs) {
     if (!kv.is_object() || !kv.contains("key") || !kv["key"].is_string()) {
       return InvalidArgument("every attribute needs a string 'key'");
     }
-    FB_RETURN_IF_ERROR(
-        PutJson(o, kv["key"].get<std::string>(), kv.contains("value") ? kv["value"] : Json()));
+    const std::string& key = kv["key"].get_ref<const std::string&>();
+    FB_RETURN_IF_ERROR(b.Key(key.size()));
+    FB_RETURN_IF_ERROR(PutJson(o, key, kv.contains("value") ? kv["value"] : Json(), b, 1));
   }
   return o;
 }
@@ -289,7 +436,9 @@ int EnumField(const Json& j, const char* camel, const char* snake,
   return 0;
 }
 
-StatusOr<OtlpBatch> DecodeJson(const std::string& body) {
+StatusOr<OtlpBatch> DecodeJson(const std::string& body, Budget& b) {
+  // Parsing, copying and dumping JSON all recurse: the depth is checked on the bytes first.
+  FB_RETURN_IF_ERROR(CheckJsonDepth(body, kMaxJsonDepth));
   Json req = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (req.is_discarded()) return InvalidArgument("the body is not valid JSON");
   if (!req.is_object())
@@ -301,8 +450,10 @@ StatusOr<OtlpBatch> DecodeJson(const std::string& body) {
   if (!rss->is_array()) return InvalidArgument("'resourceSpans' must be an array");
   for (const auto& rs : *rss) {
     const Json* res = Field(rs, "resource", "resource");
+    size_t before = b.produced();
     FB_ASSIGN_OR_RETURN(Json resource,
-                        JsonAttrs(res ? Field(*res, "attributes", "attributes") : nullptr));
+                        JsonAttrs(res ? Field(*res, "attributes", "attributes") : nullptr, b));
+    size_t resource_bytes = b.produced() - before;
     services.insert(resource.contains("service.name") && resource["service.name"].is_string()
                         ? resource["service.name"].get<std::string>()
                         : std::string());
@@ -316,21 +467,24 @@ StatusOr<OtlpBatch> DecodeJson(const std::string& body) {
       if (!spans->is_array()) return InvalidArgument("'spans' must be an array");
       for (const auto& sp : *spans) {
         if (!sp.is_object()) return InvalidArgument("every span must be an object");
+        FB_RETURN_IF_ERROR(b.Span());
         SpanData s;
-        s.name = StrField(sp, "name", "name");
+        FB_ASSIGN_OR_RETURN(s.name, b.Text(StrField(sp, "name", "name")));
         s.trace_id = Lower(StrField(sp, "traceId", "trace_id"));
         s.span_id = Lower(StrField(sp, "spanId", "span_id"));
         s.parent_span_id = Lower(StrField(sp, "parentSpanId", "parent_span_id"));
         if (!IsHexId(s.trace_id, 32)) {
-          Reject(batch, "span '" + s.name + "' has no valid traceId (32 hex digits, not all zero)");
+          Reject(batch, "span " + Quoted(s.name) +
+                            " has no valid traceId (32 hex digits, not all zero)");
           continue;
         }
         if (!IsHexId(s.span_id, 16)) {
-          Reject(batch, "span '" + s.name + "' has no valid spanId (16 hex digits, not all zero)");
+          Reject(batch,
+                 "span " + Quoted(s.name) + " has no valid spanId (16 hex digits, not all zero)");
           continue;
         }
         if (!s.parent_span_id.empty() && s.parent_span_id.size() != 16) {
-          Reject(batch, "span '" + s.name + "' has a malformed parentSpanId");
+          Reject(batch, "span " + Quoted(s.name) + " has a malformed parentSpanId");
           continue;
         }
         if (!IsHexId(s.parent_span_id, 16)) s.parent_span_id.clear();
@@ -343,21 +497,28 @@ StatusOr<OtlpBatch> DecodeJson(const std::string& body) {
         FB_ASSIGN_OR_RETURN(s.start_ns, U64Field(sp, "startTimeUnixNano", "start_time_unix_nano"));
         FB_ASSIGN_OR_RETURN(s.end_ns, U64Field(sp, "endTimeUnixNano", "end_time_unix_nano"));
         s.end_ns = std::max(s.end_ns, s.start_ns);
-        FB_ASSIGN_OR_RETURN(s.attributes, JsonAttrs(Field(sp, "attributes", "attributes")));
+        FB_ASSIGN_OR_RETURN(s.attributes, JsonAttrs(Field(sp, "attributes", "attributes"), b));
+        // The resource is copied into every span, so each copy counts.
+        FB_RETURN_IF_ERROR(b.Produce(resource_bytes));
         s.resource = resource;
-        s.scope = scope ? StrField(*scope, "name", "name") : "";
+        if (scope) {
+          FB_ASSIGN_OR_RETURN(s.scope, b.Text(StrField(*scope, "name", "name")));
+        }
         if (const Json* st = Field(sp, "status", "status")) {
           s.status_code =
               EnumField(*st, "code", "code", {{"STATUS_CODE_OK", 1}, {"STATUS_CODE_ERROR", 2}});
-          s.status_message = StrField(*st, "message", "message");
+          FB_ASSIGN_OR_RETURN(s.status_message, b.Text(StrField(*st, "message", "message")));
         }
         if (const Json* events = Field(sp, "events", "events"); events && events->is_array()) {
+          FB_RETURN_IF_ERROR(b.Elements(events->size(), "event list"));
           for (const auto& e : *events) {
+            FB_RETURN_IF_ERROR(b.Value(1));
             FB_ASSIGN_OR_RETURN(uint64_t t, U64Field(e, "timeUnixNano", "time_unix_nano"));
-            FB_ASSIGN_OR_RETURN(Json attrs, JsonAttrs(Field(e, "attributes", "attributes")));
-            s.events.push_back({{"name", StrField(e, "name", "name")},
+            FB_ASSIGN_OR_RETURN(std::string name, b.Text(StrField(e, "name", "name")));
+            FB_ASSIGN_OR_RETURN(Json attrs, JsonAttrs(Field(e, "attributes", "attributes"), b));
+            s.events.push_back({{"name", std::move(name)},
                                 {"time_ns", std::to_string(t)},
-                                {"attributes", attrs}});
+                                {"attributes", std::move(attrs)}});
           }
         }
         batch.spans.push_back(std::move(s));
@@ -412,9 +573,16 @@ StatusOr<std::string> Gunzip(const std::string& body, size_t max_bytes) {
   return out;
 }
 
-StatusOr<OtlpBatch> DecodeOtlp(const std::string& body, OtlpEncoding encoding) {
+StatusOr<OtlpBatch> DecodeOtlp(const std::string& body, OtlpEncoding encoding,
+                               const IngestLimits& limits) {
+  if (body.size() > limits.max_decoded_bytes) {
+    return TooLarge("the decoded body is larger than " + std::to_string(limits.max_decoded_bytes) +
+                    " bytes");
+  }
+  Budget budget(limits);
   try {
-    return encoding == OtlpEncoding::kProtobuf ? DecodeProtobuf(body) : DecodeJson(body);
+    return encoding == OtlpEncoding::kProtobuf ? DecodeProtobuf(body, budget)
+                                               : DecodeJson(body, budget);
   } catch (const std::exception& e) {
     return InvalidArgument(std::string("the OTLP body cannot be decoded: ") + e.what());
   }

@@ -4,7 +4,8 @@
 //
 // Decoding never throws and never half-succeeds silently: a body that cannot be parsed is
 // kInvalidArgument; spans that parse but cannot be used (missing or malformed ids) are left
-// out and counted as rejected, with the reason, for partial_success.
+// out and counted as rejected, with the reason, for partial_success. What a body may cost is
+// bounded by IngestLimits (span.h), checked while decoding, before anything grows with it.
 #pragma once
 
 #include <string>
@@ -31,7 +32,11 @@ StatusOr<OtlpEncoding> OtlpEncodingOf(std::string_view content_type);
 // would exceed `max_bytes`.
 StatusOr<std::string> Gunzip(const std::string& body, size_t max_bytes);
 
-StatusOr<OtlpBatch> DecodeOtlp(const std::string& body, OtlpEncoding encoding);
+// Returns the spans of an OTLP body. Holds the decode to `limits`: kTooLarge for a body, a
+// decoded batch or a span count over its bound, kInvalidArgument for a span over a per-span
+// bound (attributes, key length, elements, nesting); string values are cut, not refused.
+StatusOr<OtlpBatch> DecodeOtlp(const std::string& body, OtlpEncoding encoding,
+                               const IngestLimits& limits = {});
 
 // Returns the ExportTraceServiceResponse body in `encoding`.
 std::string EncodeOtlpResponse(OtlpEncoding encoding, int64_t rejected, const std::string& message);

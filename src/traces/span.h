@@ -27,6 +27,24 @@ struct SpanData {
   nlohmann::json events = nlohmann::json::array();  // [{name, time_ns, attributes}]
 };
 
+// Bounds on what one ingest request may hold and cost (docs/traces.md, "Limits"). Going over
+// one is a clear error (kInvalidArgument or kTooLarge) and nothing is written, except string
+// values, which are cut to max_value_bytes (TruncateUtf8, marker "…").
+struct IngestLimits {
+  // Body after gzip, and everything the decoder builds from it (keys, string values, the
+  // resource copied into each span). `serve` sets it to max_body_bytes.
+  size_t max_decoded_bytes = 16u << 20;
+  size_t max_spans_per_request = 10000;
+  size_t max_spans_per_trace = 10000;      // stored spans of one trace
+  size_t max_traces_per_request = 1000;    // native batch
+  size_t max_attributes_per_span = 1000;   // after flattening key-value lists to dotted keys
+  size_t max_values_per_span = 10000;      // attributes plus elements at any depth, events too
+  size_t max_key_bytes = 1024;             // an attribute key, after flattening
+  size_t max_value_bytes = 256u << 10;     // a string value (longer ones are cut)
+  size_t max_elements = 1000;              // items of one array or key-value list; events
+  int max_value_depth = 16;                // nesting of arrays and key-value lists
+};
+
 // Status codes of OTLP spans.
 inline constexpr int kSpanStatusError = 2;
 

@@ -5,8 +5,11 @@
 #include <set>
 
 #include "common/crypto.h"
+#include "common/text.h"
+#include "common/text.h"
 #include "traces/assembly.h"
 #include "traces/canonical.h"
+#include "traces/conventions.h"
 #include "traces/similarity.h"
 
 namespace firebreak::traces {
@@ -38,6 +41,95 @@ StatusOr<StoredTraceEvent> PutTrace(Txn& txn, const TraceContent& t, TimeMs now)
   FB_ASSIGN_OR_RETURN(auto upserted, txn.traces().Upsert(s.row, s.text, s.tools, s.lsh_keys));
   FB_RETURN_IF_ERROR(txn.inspections().Enqueue(t.trace_id, upserted.inserted, now));
   return StoredTraceEvent{t, s.row.hash, upserted.inserted};
+}
+
+// What is known of one trace id before a write: its assembled row, its stored spans, and the
+// agent it belongs to (the row's agent, else the agent its first stored span names).
+struct TraceState {
+  std::optional<TraceRow> row;
+  SpanSummary spans;
+  std::optional<std::string> owner;
+};
+
+StatusOr<TraceState> StateOf(Txn& txn, const std::string& trace_id) {
+  TraceState st;
+  FB_ASSIGN_OR_RETURN(st.row, txn.traces().GetByTraceId(trace_id));
+  FB_ASSIGN_OR_RETURN(st.spans, txn.traces().SummarizeSpans(trace_id));
+  if (st.row) {
+    st.owner = st.row->agent;
+  } else if (st.spans.first) {
+    FB_ASSIGN_OR_RETURN(SpanData first,
+                        SpanFromJson(Json::parse(st.spans.first->data_json, nullptr, false)));
+    st.owner = ReadSpan(first).agent;
+  }
+  return st;
+}
+
+// Reads a trace's stored spans and assembles them (from the top-most span with `from_top`).
+StatusOr<std::optional<TraceContent>> AssembleStored(Txn& txn, const std::string& trace_id,
+                                                     bool from_top) {
+  FB_ASSIGN_OR_RETURN(auto rows, txn.traces().Spans(trace_id));
+  std::vector<SpanData> all;
+  all.reserve(rows.size());
+  for (const auto& r : rows) {
+    FB_ASSIGN_OR_RETURN(SpanData sd, SpanFromJson(Json::parse(r.data_json, nullptr, false)));
+    all.push_back(std::move(sd));
+  }
+  return Assemble(std::move(all), from_top);
+}
+
+// Names in traces (agents, versions, trace ids) follow the common rule, with ':' allowed as
+// OpenTelemetry service names and run ids use it.
+Status CheckTraceName(std::string_view field, std::string_view name) {
+  return CheckName(field, name, 128, "-_.:");
+}
+
+// Refuses a span whose resource or attributes name an agent CheckTraceName does not accept.
+Status CheckSpanAgent(const SpanData& span) {
+  for (const auto* attrs : {&span.resource, &span.attributes}) {
+    for (const char* key : {"service.name", "gen_ai.agent.name", "agent.name"}) {
+      auto it = attrs->find(key);
+      if (it == attrs->end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+        continue;
+      FB_RETURN_IF_ERROR(CheckTraceName(key, it->get_ref<const std::string&>()));
+    }
+  }
+  return Status::Ok();
+}
+
+// Holds a native trace to the limits: names checked, long texts cut, list lengths bounded.
+Status LimitNative(TraceContent& t, const IngestLimits& limits) {
+  if (!t.agent.empty()) FB_RETURN_IF_ERROR(CheckTraceName("agent", t.agent));
+  if (!t.trace_id.empty()) FB_RETURN_IF_ERROR(CheckTraceName("trace_id", t.trace_id));
+  if (!t.version.empty()) FB_RETURN_IF_ERROR(CheckTraceName("version", t.version));
+  for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"user_id", &t.user_id},
+                                     {"session_id", &t.session_id},
+                                     {"category", &t.category}}) {
+    if (value->size() > limits.max_key_bytes) {
+      return InvalidArgument(std::string("'") + field + "' is longer than " +
+                             std::to_string(limits.max_key_bytes) + " bytes");
+    }
+  }
+  for (const auto& [field, n] : {std::pair<const char*, size_t>{"retrieved", t.retrieved.size()},
+                                 {"tool_calls", t.tool_calls.size()},
+                                 {"state", t.state.size()},
+                                 {"errors", t.errors.size()},
+                                 {"evaluations", t.evaluations.size()}}) {
+    if (n > limits.max_elements) {
+      return InvalidArgument(std::string("'") + field + "' has more than " +
+                             std::to_string(limits.max_elements) + " elements");
+    }
+  }
+  auto cut = [&](std::string& text) { text = TruncateUtf8(text, limits.max_value_bytes, "…"); };
+  cut(t.input);
+  cut(t.output);
+  for (auto& r : t.retrieved) cut(r.source), cut(r.content);
+  for (auto& c : t.tool_calls) {
+    cut(c.name), cut(c.call_id), cut(c.arguments), cut(c.result), cut(c.error), cut(c.approved_by);
+  }
+  for (auto& x : t.state) cut(x);
+  for (auto& x : t.errors) cut(x);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -85,14 +177,40 @@ Status CheckRetentionDays(int64_t days) {
   return Status::Ok();
 }
 
-StatusOr<IngestResult> TraceService::IngestSpans(const std::vector<SpanData>& spans) {
+StatusOr<IngestResult> TraceService::IngestSpans(const std::vector<SpanData>& spans,
+                                                 const std::string& agent) {
+  const IngestLimits& limits = options_.limits;
+  if (spans.size() > limits.max_spans_per_request) {
+    return TooLarge("a request may hold at most " + std::to_string(limits.max_spans_per_request) +
+                    " spans");
+  }
+  std::map<std::string, size_t> new_spans;  // trace id -> spans of it in this request
+  std::set<std::string> new_roots;
+  for (const auto& span : spans) {
+    FB_RETURN_IF_ERROR(CheckSpanAgent(span));
+    new_spans[span.trace_id]++;
+    if (span.parent_span_id.empty()) new_roots.insert(span.trace_id);
+  }
   IngestResult result;
   std::vector<StoredTraceEvent> stored;
   TimeMs now = clock_.NowMs();
   Status s = store_.Write([&](Txn& txn) -> Status {
     result = IngestResult();
     stored.clear();
-    std::set<std::string> trace_ids;
+    // Who may write each trace and how many spans it may still take, before anything is
+    // written; what is known of it decides whether its spans need to be read at all.
+    std::map<std::string, TraceState> states;
+    for (const auto& [id, count] : new_spans) {
+      FB_ASSIGN_OR_RETURN(TraceState st, StateOf(txn, id));
+      if (!agent.empty() && st.owner && *st.owner != agent) {
+        return PermissionDenied("trace " + id + " belongs to another agent");
+      }
+      if (static_cast<size_t>(st.spans.count) + count > limits.max_spans_per_trace) {
+        return TooLarge("trace " + id + " would hold more than " +
+                        std::to_string(limits.max_spans_per_trace) + " spans");
+      }
+      states.emplace(id, std::move(st));
+    }
     for (const auto& span : spans) {
       SpanRow row{span.trace_id,
                   span.span_id,
@@ -101,23 +219,21 @@ StatusOr<IngestResult> TraceService::IngestSpans(const std::vector<SpanData>& sp
                   SpanToJson(span).dump(-1, ' ', false, Json::error_handler_t::replace),
                   now};
       FB_RETURN_IF_ERROR(txn.traces().PutSpan(row));
-      trace_ids.insert(span.trace_id);
     }
     result.spans = static_cast<int64_t>(spans.size());
-    for (const auto& id : trace_ids) {
-      FB_ASSIGN_OR_RETURN(auto rows, txn.traces().Spans(id));
-      std::vector<SpanData> all;
-      all.reserve(rows.size());
-      for (const auto& r : rows) {
-        Json j = Json::parse(r.data_json, nullptr, false);
-        FB_ASSIGN_OR_RETURN(SpanData sd, SpanFromJson(j));
-        all.push_back(std::move(sd));
+    for (const auto& [id, st] : states) {
+      bool assembled_before = st.row.has_value();
+      // Without a root and never assembled, there is nothing to assemble: no read.
+      if (!assembled_before && !st.spans.has_root && new_roots.count(id) == 0) {
+        result.pending_traces++;
+        continue;
       }
-      auto assembled = Assemble(std::move(all));
+      FB_ASSIGN_OR_RETURN(auto assembled, AssembleStored(txn, id, assembled_before));
       if (!assembled) {
         result.pending_traces++;
         continue;
       }
+      if (!agent.empty()) assembled->agent = agent;
       FB_ASSIGN_OR_RETURN(auto event, PutTrace(txn, *assembled, now));
       result.hashes.push_back(event.hash);
       stored.push_back(std::move(event));
@@ -129,10 +245,45 @@ StatusOr<IngestResult> TraceService::IngestSpans(const std::vector<SpanData>& sp
   return result;
 }
 
-StatusOr<std::vector<std::string>> TraceService::IngestNative(const nlohmann::json& body) {
+StatusOr<int64_t> TraceService::AssembleQuiet() {
+  std::lock_guard<std::mutex> lock(quiet_mu_);
+  constexpr int kBatch = 200;
+  TimeMs now = clock_.NowMs();
+  TimeMs cutoff = now - options_.quiet_ms;
+  if (cutoff <= quiet_checked_to_) return int64_t{0};
+  int64_t total = 0;
+  while (true) {
+    std::vector<StoredTraceEvent> stored;
+    size_t found = 0;
+    FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
+      stored.clear();
+      FB_ASSIGN_OR_RETURN(auto ids, txn.traces().QuietUnassembled(quiet_checked_to_, cutoff, kBatch));
+      found = ids.size();
+      for (const auto& id : ids) {
+        FB_ASSIGN_OR_RETURN(auto assembled, AssembleStored(txn, id, /*from_top=*/true));
+        if (!assembled) continue;
+        FB_ASSIGN_OR_RETURN(auto event, PutTrace(txn, *assembled, now));
+        stored.push_back(std::move(event));
+      }
+      return Status::Ok();
+    }));
+    total += static_cast<int64_t>(stored.size());
+    if (observer_ && !stored.empty()) observer_->OnTracesStored(stored);
+    if (found < kBatch) break;
+  }
+  quiet_checked_to_ = cutoff;
+  return total;
+}
+
+StatusOr<std::vector<std::string>> TraceService::IngestNative(const nlohmann::json& body,
+                                                              const std::string& agent) {
   auto it = body.find("traces");
   if (it == body.end() || !it->is_array() || it->empty()) {
     return InvalidArgument("the body must be {\"traces\": [ ... ]} with at least one trace");
+  }
+  if (it->size() > options_.limits.max_traces_per_request) {
+    return TooLarge("a batch may hold at most " +
+                    std::to_string(options_.limits.max_traces_per_request) + " traces");
   }
   TimeMs now = clock_.NowMs();
   std::vector<TraceContent> traces;
@@ -143,6 +294,13 @@ StatusOr<std::vector<std::string>> TraceService::IngestNative(const nlohmann::js
     if (t->input.empty() && t->output.empty() && t->tool_calls.empty()) {
       return InvalidArgument("traces[" + std::to_string(i) +
                              "]: a trace needs at least one of input, output or tool_calls");
+    }
+    if (Status limited = LimitNative(*t, options_.limits); !limited.ok()) {
+      return Status(limited.code(), "traces[" + std::to_string(i) + "]: " + limited.message());
+    }
+    if (!agent.empty() && t->agent != agent) {
+      return PermissionDenied("traces[" + std::to_string(i) + "]: an agent token writes its own "
+                              "agent's traces only");
     }
     if (t->trace_id.empty()) t->trace_id = RandomHex(16);
     if (t->started_at == 0) t->started_at = now;
@@ -155,6 +313,12 @@ StatusOr<std::vector<std::string>> TraceService::IngestNative(const nlohmann::js
     hashes.clear();
     stored.clear();
     for (const auto& t : traces) {
+      if (!agent.empty()) {
+        FB_ASSIGN_OR_RETURN(TraceState st, StateOf(txn, t.trace_id));
+        if (st.owner && *st.owner != agent) {
+          return PermissionDenied("trace " + t.trace_id + " belongs to another agent");
+        }
+      }
       FB_ASSIGN_OR_RETURN(auto event, PutTrace(txn, t, now));
       hashes.push_back(event.hash);
       stored.push_back(std::move(event));

@@ -3,10 +3,12 @@
 // listings, similar-case searches, flags, retention sweeps and privacy erasure.
 //
 // Every write is one store transaction: a success return means the spans and the assembled
-// trace are committed (durable per the store's synchronous setting). Thread-safe: the
-// service holds no mutable state of its own.
+// trace are committed (durable per the store's synchronous setting). A trace belongs to the
+// agent that first wrote it: writes on behalf of another agent are refused. Thread-safe: the
+// only state of its own is how far AssembleQuiet has looked (guarded).
 #pragma once
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +27,10 @@ struct TraceOptions {
   // The secret of the erasure event's keyed digest of the user id; kept outside the store
   // (serve: DATA_DIR/erasure.key). Erasure is refused while it is empty.
   std::string erasure_key;
+  IngestLimits limits;
+  // A trace whose root span never arrives is assembled from its top-most span once no span
+  // of it has arrived for this long.
+  int64_t quiet_ms = 30'000;
 };
 
 inline constexpr int kMinRetentionDays = 30;
@@ -100,12 +106,26 @@ class TraceService {
   // Sets the one observer (wiring, before serving); nullptr: none.
   void SetObserver(TraceObserver* observer) { observer_ = observer; }
 
-  // Stores the spans and (re-)assembles every trace they belong to whose root span is known.
-  StatusOr<IngestResult> IngestSpans(const std::vector<SpanData>& spans);
+  const TraceOptions& options() const { return options_; }
+
+  // Stores the spans and (re-)assembles every trace they belong to whose root span is known
+  // (or that was assembled before). `agent` is the writing agent token's agent, "" for a
+  // responder or admin: then every trace touched must be new or belong to that agent
+  // (kPermissionDenied, nothing written), and is stored under that agent. kTooLarge past
+  // limits.max_spans_per_request or a trace's max_spans_per_trace; kInvalidArgument for an
+  // agent name (service.name, gen_ai.agent.name) that CheckName refuses.
+  StatusOr<IngestResult> IngestSpans(const std::vector<SpanData>& spans,
+                                     const std::string& agent = "");
 
   // Stores whole traces given in the native format ({"traces": [...]}, trace.h). All or
-  // nothing: a bad trace refuses the batch. Returns the hashes in order.
-  StatusOr<std::vector<std::string>> IngestNative(const nlohmann::json& body);
+  // nothing: a bad trace refuses the batch. `agent` as for IngestSpans: each trace must name
+  // that agent and a trace_id that is new or already that agent's. Returns the hashes in order.
+  StatusOr<std::vector<std::string>> IngestNative(const nlohmann::json& body,
+                                                  const std::string& agent = "");
+
+  // Assembles, from their top-most spans, the traces without a root span that have had no new
+  // span for options.quiet_ms (Clock time). Returns how many; observers are told as on ingest.
+  StatusOr<int64_t> AssembleQuiet();
 
   // Returns the trace named by a hash prefix (>= 8 hex) or its trace id. kConflict lists the
   // candidates of an ambiguous prefix; kNotFound when nothing matches.
@@ -144,6 +164,8 @@ class TraceService {
   const EventLog& log_;
   const Clock& clock_;
   const TraceOptions options_;
+  std::mutex quiet_mu_;
+  TimeMs quiet_checked_to_ = 0;  // GUARDED_BY(quiet_mu_): spans received before it were seen
   TraceObserver* observer_ = nullptr;
 };
 

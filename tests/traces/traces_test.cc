@@ -3,11 +3,15 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <sys/resource.h>
+
 #include <filesystem>
 #include <random>
 
 #include "audit/event_log.h"
 #include "common/crypto.h"
+#include "common/text.h"
+#include "proto/otlp_trace.pb.h"
 #include "config/settings.h"
 #include "incidents/incident_service.h"
 #include "store/store.h"
@@ -124,6 +128,10 @@ class TraceServiceTest : public ::testing::Test {
     log_ = std::make_unique<EventLog>(clock_);
     TraceOptions options;
     options.erasure_key = "test-erasure-key";
+    svc_ = std::make_unique<TraceService>(*store_, *log_, clock_, options);
+  }
+  // Replaces the service with one built with `options`.
+  void Reopen(TraceOptions options) {
     svc_ = std::make_unique<TraceService>(*store_, *log_, clock_, options);
   }
   void TearDown() override {
@@ -614,6 +622,281 @@ TEST(Similarity, MinHashEstimatesJaccard) {
   EXPECT_EQ(SignatureFromHex(SignatureToHex(MinHash(sa))), MinHash(sa));
   EXPECT_EQ(FtsAnyQuery("Refund \"please\" now OR never", 3),
             "\"refund\" OR \"please\" OR \"never\"");
+}
+
+// ---- hardening: traces are evidence, limits, quiet assembly, UTF-8 cuts ----
+
+Json WithSpans(Json run, Json spans) {
+  run["resourceSpans"][0]["scopeSpans"][0]["spans"] = std::move(spans);
+  return run;
+}
+
+TEST_F(TraceServiceTest, ATraceBelongsToTheAgentThatFirstWroteIt) {
+  Json run = AgentRun(1, "Where is A-1?", "Shipped.");
+  ASSERT_TRUE(svc_->IngestSpans(Decode(run), "support-bot").ok());
+  std::string tid = Id(2, 32);
+  auto before = svc_->RawSpans(tid);
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(before->size(), 5u);
+
+  // The same spans, a child, a native trace with its id: all refused for another agent.
+  Json spans = run["resourceSpans"][0]["scopeSpans"][0]["spans"];
+  spans[0]["attributes"].push_back(Str("output.value", "rewritten"));
+  EXPECT_EQ(svc_->IngestSpans(Decode(WithSpans(run, spans)), "other-bot").status().code(),
+            StatusCode::kPermissionDenied);
+  Json child = spans[1];
+  child["spanId"] = Id(999, 16);
+  EXPECT_EQ(svc_->IngestSpans(Decode(WithSpans(run, {child})), "other-bot").status().code(),
+            StatusCode::kPermissionDenied);
+  Json native = {{"traces", {{{"trace_id", tid}, {"agent", "other-bot"}, {"output", "mine"}}}}};
+  EXPECT_EQ(svc_->IngestNative(native, "other-bot").status().code(),
+            StatusCode::kPermissionDenied);
+  auto after = svc_->RawSpans(tid);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 5u);
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(SpanToJson((*after)[i]), SpanToJson((*before)[i]));
+  auto view = svc_->Get(tid);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->row.agent, "support-bot");
+
+  // A trace still waiting for its root belongs to its first writer too.
+  Json pending = AgentRun(5, "q", "a", /*with_root=*/false);
+  auto r = svc_->IngestSpans(Decode(pending), "support-bot");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->pending_traces, 1);
+  Json intruder = pending["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+  intruder["spanId"] = Id(998, 16);
+  EXPECT_EQ(svc_->IngestSpans(Decode(WithSpans(pending, {intruder})), "other-bot")
+                .status()
+                .code(),
+            StatusCode::kPermissionDenied);
+
+  // The owner may add to it; without an agent (responder, admin) anyone may.
+  EXPECT_TRUE(svc_->IngestSpans(Decode(WithSpans(run, {child})), "support-bot").ok());
+  EXPECT_TRUE(svc_->IngestNative(native).ok());
+}
+
+TEST_F(TraceServiceTest, AgentTokenTracesAreStoredUnderTheTokensAgent) {
+  Json run = AgentRun(1, "q", "a");
+  Json spans = run["resourceSpans"][0]["scopeSpans"][0]["spans"];
+  spans[0]["attributes"].push_back(Str("gen_ai.agent.name", "someone-else"));
+  run["resourceSpans"][0]["resource"]["attributes"] = Json::array();  // no service.name
+  auto r = svc_->IngestSpans(Decode(WithSpans(run, spans)), "support-bot");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->hashes.size(), 1u);
+  EXPECT_EQ(Doc(r->hashes[0])["agent"], "support-bot");
+  // Without a token's agent, the conventions say who it is.
+  Json run2 = AgentRun(7, "q", "a");
+  Json spans2 = run2["resourceSpans"][0]["scopeSpans"][0]["spans"];
+  spans2[0]["attributes"].push_back(Str("gen_ai.agent.name", "someone-else"));
+  run2["resourceSpans"][0]["resource"]["attributes"] = Json::array();
+  auto r2 = svc_->IngestSpans(Decode(WithSpans(run2, spans2)));
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(Doc(r2->hashes[0])["agent"], "someone-else");
+}
+
+TEST_F(TraceServiceTest, AgentNamesAndNativeIdsAreChecked) {
+  Json run = AgentRun(1, "q", "a");
+  run["resourceSpans"][0]["resource"]["attributes"][0] = Str("service.name", "../../etc/passwd");
+  EXPECT_EQ(svc_->IngestSpans(Decode(run)).status().code(), StatusCode::kInvalidArgument);
+  for (const std::string bad : std::vector<std::string>{"../../etc/passwd", "a/b", "x..y", std::string(129, 'a')}) {
+    EXPECT_EQ(svc_->IngestNative({{"traces", {{{"trace_id", bad}, {"agent", "bot"}, {"output", "a"}}}}})
+                  .status()
+                  .code(),
+              StatusCode::kInvalidArgument)
+        << bad;
+    EXPECT_EQ(svc_->IngestNative({{"traces", {{{"agent", bad}, {"output", "a"}}}}}).status().code(),
+              StatusCode::kInvalidArgument)
+        << bad;
+  }
+  EXPECT_TRUE(svc_->List({})->empty());
+}
+
+TEST_F(TraceServiceTest, SpansPerTraceAndPerRequestAreCapped) {
+  TraceOptions options;
+  options.limits.max_spans_per_trace = 6;
+  options.limits.max_spans_per_request = 5;
+  Reopen(options);
+  Json run = AgentRun(1, "q", "a");
+  ASSERT_FALSE(Ingest(run).empty());
+  Json spans = run["resourceSpans"][0]["scopeSpans"][0]["spans"];
+  Json more = Json::array();
+  for (int i = 0; i < 2; ++i) {
+    Json s = spans[1];
+    s["spanId"] = Id(900 + i, 16);
+    more.push_back(s);
+  }
+  EXPECT_EQ(svc_->IngestSpans(Decode(WithSpans(run, more))).status().code(),
+            StatusCode::kTooLarge);
+  EXPECT_EQ(svc_->RawSpans(Id(2, 32))->size(), 5u);  // nothing written
+  more.erase(1);
+  EXPECT_TRUE(svc_->IngestSpans(Decode(WithSpans(run, more))).ok());
+  std::vector<SpanData> six(6, Decode(run)[0]);
+  EXPECT_EQ(svc_->IngestSpans(six).status().code(), StatusCode::kTooLarge);
+}
+
+TEST_F(TraceServiceTest, TracesWhoseRootHasAParentElsewhereAreAssembledWhenQuiet) {
+  // The agent was called by an upstream service: every span has a parent, the top one's never
+  // arrives.
+  Json run = AgentRun(4, "Refund order C-3", "Refunded.", /*with_root=*/false);
+  auto r = svc_->IngestSpans(Decode(run));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->pending_traces, 1);
+  clock_.Advance(29'000);
+  EXPECT_EQ(*svc_->AssembleQuiet(), 0);
+  EXPECT_EQ(svc_->Get(Id(5, 32)).status().code(), StatusCode::kNotFound);
+  // A span 29 s later resets the quiet time.
+  Json spans = run["resourceSpans"][0]["scopeSpans"][0]["spans"];
+  Json late = spans[1];
+  late["spanId"] = Id(777, 16);
+  ASSERT_TRUE(svc_->IngestSpans(Decode(WithSpans(run, {late}))).ok());
+  clock_.Advance(29'000);
+  EXPECT_EQ(*svc_->AssembleQuiet(), 0);
+  clock_.Advance(2'000);
+  EXPECT_EQ(*svc_->AssembleQuiet(), 1);
+  auto view = svc_->Get(Id(5, 32));
+  ASSERT_TRUE(view.ok()) << view.status().message();
+  Json doc = Json::parse(view->row.doc_json);
+  EXPECT_EQ(doc["span_count"], 5);
+  EXPECT_EQ(doc["agent"], "support-bot");
+  EXPECT_EQ(doc["output"], "I will look up the order");  // the top-most span speaks
+  EXPECT_EQ(doc["tool_calls"].size(), 2u);
+  EXPECT_EQ(*svc_->AssembleQuiet(), 0);  // once
+  // Later spans re-assemble it at once, from the top as before.
+  Json later = spans[2];
+  later["spanId"] = Id(778, 16);
+  auto r2 = svc_->IngestSpans(Decode(WithSpans(run, {later})));
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->hashes.size(), 1u);
+  EXPECT_EQ(Json::parse(svc_->Get(Id(5, 32))->row.doc_json)["span_count"], 6);
+}
+
+// Text of `n_bytes` bytes made of `ch` (a 1- to 4-byte character), padded with ASCII.
+std::string MultiByte(const std::string& ch, size_t n_bytes) {
+  std::string s;
+  while (s.size() + ch.size() <= n_bytes) s += ch;
+  while (s.size() < n_bytes) s += 'x';
+  return s;
+}
+
+TEST(Otlp, LongStringValuesAreCutOnCharacterBoundaries) {
+  IngestLimits limits;
+  limits.max_value_bytes = 12;
+  for (const std::string ch : {"é", "€", "😀"}) {
+    for (size_t n = 9; n <= 15; ++n) {
+      for (const std::string pad : {"", "x", "xx", "xxx"}) {
+        std::string text = pad + MultiByte(ch, n);
+        Json otlp = AgentRun(1, "q", "a");
+        otlp["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"].push_back(
+            Str("input.value", text));
+        for (auto encoding : {OtlpEncoding::kJson, OtlpEncoding::kProtobuf}) {
+          std::string body = otlp.dump();
+          if (encoding == OtlpEncoding::kProtobuf) {
+            otlp::ExportTraceServiceRequest req;
+            auto* sp = req.add_resource_spans()->add_scope_spans()->add_spans();
+            sp->set_trace_id(std::string(16, '\x01'));
+            sp->set_span_id(std::string(8, '\x02'));
+            auto* kv = sp->add_attributes();
+            kv->set_key("input.value");
+            kv->mutable_value()->set_string_value(text);
+            body = req.SerializeAsString();
+          }
+          auto batch = DecodeOtlp(body, encoding, limits);
+          ASSERT_TRUE(batch.ok()) << batch.status().message();
+          std::string got = batch->spans[0].attributes["input.value"];
+          EXPECT_TRUE(IsValidUtf8(got)) << ch << " " << text.size();
+          EXPECT_LE(got.size(), 12u);
+          if (text.size() <= 12) EXPECT_EQ(got, text);
+          else EXPECT_EQ(got.substr(got.size() - 3), "…");
+        }
+      }
+    }
+  }
+}
+
+TEST_F(TraceServiceTest, NativeTextIsCutOnCharacterBoundaries) {
+  TraceOptions options;
+  options.limits.max_value_bytes = 12;
+  Reopen(options);
+  int i = 0;
+  for (const std::string ch : {"é", "€", "😀"}) {
+    for (size_t n = 10; n <= 14; ++n) {
+      std::string text = MultiByte(ch, n);
+      auto hashes = svc_->IngestNative(
+          {{"traces", {{{"trace_id", "t" + std::to_string(i++)}, {"agent", "bot"},
+                        {"input", text}, {"output", "x" + text},
+                        {"tool_calls", {{{"name", "t"}, {"arguments", text}}}}}}}});
+      ASSERT_TRUE(hashes.ok()) << hashes.status().message();
+      Json doc = Doc((*hashes)[0]);
+      for (const std::string& got : {doc["input"].get<std::string>(),
+                                    doc["output"].get<std::string>(),
+                                    doc["tool_calls"][0]["arguments"].get<std::string>()}) {
+        EXPECT_TRUE(IsValidUtf8(got));
+        EXPECT_LE(got.size(), 12u);
+      }
+    }
+  }
+}
+
+long PeakRssKiB() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+TEST(Otlp, AmplifyingBodiesAreRefusedBeforeTheyGrow) {
+  // 76 KiB: a 64 KiB attribute key over a 1,000-child key-value list. Flattened, that was 1,000
+  // keys of 64 KiB each (64 MiB of keys, 72-238 MiB of process memory).
+  otlp::ExportTraceServiceRequest req;
+  auto* sp = req.add_resource_spans()->add_scope_spans()->add_spans();
+  sp->set_trace_id(std::string(16, '\x01'));
+  sp->set_span_id(std::string(8, '\x02'));
+  auto* big = sp->add_attributes();
+  big->set_key(std::string(64 << 10, 'k'));
+  for (int i = 0; i < 1000; ++i) {
+    auto* kv = big->mutable_value()->mutable_kvlist_value()->add_values();
+    kv->set_key(std::to_string(i));
+    kv->mutable_value()->set_int_value(i);
+  }
+  std::string body = req.SerializeAsString();
+  ASSERT_LT(body.size(), 80u << 10);
+  long before = PeakRssKiB();
+  auto batch = DecodeOtlp(body, OtlpEncoding::kProtobuf);
+  EXPECT_EQ(batch.status().code(), StatusCode::kInvalidArgument);
+  long after_default = PeakRssKiB();
+  // With the key bound lifted, the decoded-size budget still stops it (16 MiB, not 64).
+  IngestLimits loose;
+  loose.max_key_bytes = 1 << 20;
+  auto loose_batch = DecodeOtlp(body, OtlpEncoding::kProtobuf, loose);
+  EXPECT_EQ(loose_batch.status().code(), StatusCode::kTooLarge);
+  long after_loose = PeakRssKiB();
+  std::printf("amplifier (%zu bytes): peak RSS +%ld KiB with default limits, +%ld KiB more with "
+              "the key bound lifted (decoded budget %zu bytes)\n",
+              body.size(), after_default - before, after_loose - after_default,
+              loose.max_decoded_bytes);
+  // Nesting and element counts.
+  IngestLimits tight;
+  tight.max_elements = 999;
+  tight.max_key_bytes = 1 << 20;
+  EXPECT_EQ(DecodeOtlp(body, OtlpEncoding::kProtobuf, tight).status().code(),
+            StatusCode::kInvalidArgument);
+  Json deep = {{"stringValue", "bottom"}};
+  for (int i = 0; i < 17; ++i) deep = {{"arrayValue", {{"values", {deep}}}}};
+  Json otlp = AgentRun(1, "q", "a");
+  otlp["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"].push_back(
+      {{"key", "deep"}, {"value", deep}});
+  IngestLimits roomy;
+  roomy.max_value_depth = 17;
+  EXPECT_EQ(DecodeOtlp(otlp.dump(), OtlpEncoding::kJson).status().code(),
+            StatusCode::kInvalidArgument);  // 18 levels > 16
+  EXPECT_EQ(DecodeOtlp(otlp.dump(), OtlpEncoding::kJson, roomy).status().code(),
+            StatusCode::kInvalidArgument);  // 18 > 17 too
+  roomy.max_value_depth = 18;
+  EXPECT_TRUE(DecodeOtlp(otlp.dump(), OtlpEncoding::kJson, roomy).ok());
+  std::string very_deep = R"({"resourceSpans":)" + std::string(100000, '[') +
+                          std::string(100000, ']') + "}";
+  EXPECT_EQ(DecodeOtlp(very_deep, OtlpEncoding::kJson).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 }  // namespace

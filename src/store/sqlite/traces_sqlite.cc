@@ -306,6 +306,43 @@ StatusOr<std::vector<int64_t>> SqliteTraceRepo::Expired(TimeMs cutoff, int limit
   return CollectRows<int64_t>(*q, [](const Query& r) { return r.Int(0); });
 }
 
+StatusOr<SpanSummary> SqliteTraceRepo::SummarizeSpans(const std::string& trace_id) {
+  SpanSummary out;
+  {
+    FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare("SELECT COUNT(*), COALESCE(MAX(parent_span_id = ''), 0) "
+                                              "FROM trace_spans WHERE trace_id=?"));
+    q->Bind(trace_id);
+    FB_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (row) {
+      out.count = q->Int(0);
+      out.has_root = q->Int(1) != 0;
+    }
+  }
+  if (out.count == 0) return out;
+  FB_ASSIGN_OR_RETURN(
+      auto q,
+      conn_.Prepare(
+          "SELECT trace_id, span_id, parent_span_id, start_ns, data, received_at FROM trace_spans "
+          "WHERE trace_id=? ORDER BY id LIMIT 1"));
+  q->Bind(trace_id);
+  FB_ASSIGN_OR_RETURN(bool row, q->Step());
+  if (row) out.first = SpanRow{q->Text(0), q->Text(1), q->Text(2), q->Int(3), q->Text(4), q->Int(5)};
+  return out;
+}
+
+StatusOr<std::vector<std::string>> SqliteTraceRepo::QuietUnassembled(TimeMs from, TimeMs cutoff,
+                                                                     int limit) {
+  FB_ASSIGN_OR_RETURN(
+      auto q,
+      conn_.Prepare("SELECT DISTINCT s.trace_id FROM trace_spans s "
+                    "WHERE s.received_at >= ? AND s.received_at < ? "
+                    "AND NOT EXISTS (SELECT 1 FROM traces t WHERE t.trace_id = s.trace_id) "
+                    "AND NOT EXISTS (SELECT 1 FROM trace_spans l "
+                    "WHERE l.trace_id = s.trace_id AND l.received_at >= ?) LIMIT ?"));
+  q->Bind(from, cutoff, cutoff, limit);
+  return CollectRows<std::string>(*q, [](const Query& r) { return r.Text(0); });
+}
+
 StatusOr<int64_t> SqliteTraceRepo::DeleteOrphanSpans(TimeMs cutoff) {
   FB_ASSIGN_OR_RETURN(
       auto q, conn_.Prepare("DELETE FROM trace_spans WHERE received_at < ? AND trace_id NOT IN "
