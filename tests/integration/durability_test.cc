@@ -80,7 +80,8 @@ TEST_F(DurabilityIntegration, ARetriedDeclareAndNoteCreateOneIncidentAndOneNote)
   auto n2 = Post("/api/v1/incidents/" + id + "/timeline", note, responder_, "note-1");
   ExpectReplay(n1, n2);
   int notes = 0;
-  for (const auto& e : Get("/api/v1/incidents/" + id + "/timeline")["events"]) {
+  Json timeline = Get("/api/v1/incidents/" + id + "/timeline");
+  for (const auto& e : timeline["events"]) {
     if (e["kind"] == "note") ++notes;
   }
   EXPECT_EQ(notes, 1);
