@@ -65,7 +65,8 @@ TEST_F(DurabilityIntegration, ARetriedMemoryWriteWritesOneRecord) {
 }
 
 TEST_F(DurabilityIntegration, ARetriedDeclareAndNoteCreateOneIncidentAndOneNote) {
-  Json declare = {{"title", "refunds stuck"}, {"agent", "support-bot"}, {"severity", "SEV-3"}};
+  Json declare = {{"title", "refunds stuck"}, {"agent", "support-bot"}, {"severity", "SEV-3"},
+                  {"reason", "queue growing"}};
   auto first = Post("/api/v1/incidents", declare, responder_, "declare-42");
   ASSERT_EQ(first.status, 201) << first.body;
   auto second = Post("/api/v1/incidents", declare, responder_, "declare-42");
@@ -79,7 +80,8 @@ TEST_F(DurabilityIntegration, ARetriedDeclareAndNoteCreateOneIncidentAndOneNote)
   auto n2 = Post("/api/v1/incidents/" + id + "/timeline", note, responder_, "note-1");
   ExpectReplay(n1, n2);
   int notes = 0;
-  for (const auto& e : Get("/api/v1/incidents/" + id + "/timeline")["events"]) {
+  Json timeline = Get("/api/v1/incidents/" + id + "/timeline");
+  for (const auto& e : timeline["events"]) {
     if (e["kind"] == "note") ++notes;
   }
   EXPECT_EQ(notes, 1);
@@ -96,10 +98,12 @@ TEST_F(DurabilityIntegration, ARetriedSignalRecordsOneSignal) {
 }
 
 TEST_F(DurabilityIntegration, AKeyIsBoundToItsRequestAndToItsToken) {
-  Json declare = {{"title", "one"}, {"agent", "support-bot"}, {"severity", "SEV-4"}};
+  Json declare = {{"title", "one"}, {"agent", "support-bot"}, {"severity", "SEV-4"},
+                  {"reason", "seen"}};
   ASSERT_EQ(Post("/api/v1/incidents", declare, responder_, "k-1").status, 201);
   // Another body with the same key: refused, nothing written.
-  Json other = {{"title", "two"}, {"agent", "support-bot"}, {"severity", "SEV-4"}};
+  Json other = {{"title", "two"}, {"agent", "support-bot"}, {"severity", "SEV-4"},
+                  {"reason", "seen"}};
   auto reused = Post("/api/v1/incidents", other, responder_, "k-1");
   EXPECT_EQ(reused.status, 409) << reused.body;
   EXPECT_EQ(reused.json["error"]["code"], "conflict");
@@ -112,7 +116,8 @@ TEST_F(DurabilityIntegration, AKeyIsBoundToItsRequestAndToItsToken) {
 }
 
 TEST_F(DurabilityIntegration, AMalformedKeyIsRefusedAndWritesNothing) {
-  Json declare = {{"title", "x"}, {"agent", "support-bot"}, {"severity", "SEV-4"}};
+  Json declare = {{"title", "x"}, {"agent", "support-bot"}, {"severity", "SEV-4"},
+                  {"reason", "seen"}};
   for (const std::string& key : {std::string(256, 'a'), std::string("has space"),
                                  std::string("semi;colon"), std::string("caf\xc3\xa9")}) {
     auto r = Post("/api/v1/incidents", declare, responder_, key);
@@ -168,7 +173,8 @@ void ExecRaw(const std::string& db_path, const char* sql) {
 
 TEST_F(DurabilityIntegration, AuditVerifyNamesTheLastAnchorAndCatchesARemovedTail) {
   for (int i = 0; i < 3; ++i) {
-    Json declare = {{"title", "t" + std::to_string(i)}, {"agent", "support-bot"}, {"severity", "SEV-4"}};
+    Json declare = {{"title", "t" + std::to_string(i)}, {"agent", "support-bot"},
+                    {"severity", "SEV-4"}, {"reason", "seen"}};
     ASSERT_EQ(Post("/api/v1/incidents", declare, responder_, "").status, 201);
   }
   // A clean stop anchors the head.
