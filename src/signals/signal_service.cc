@@ -161,17 +161,17 @@ StatusOr<SignalOutcome> SignalService::RecordIn(Txn& txn, const std::string& act
   rec.fingerprint = s.fingerprint;
   rec.detected_at = std::min(s.detected_at.value_or(now), now);
   rec.received_at = rec.updated_at = now;
-  // An agent speaking of itself may not page anyone at once beyond the policy's ceiling.
-  int suggested = s.suggested_severity;
+  // An agent speaking of itself may not page anyone at once beyond the policy's ceiling,
+  // whatever it suggests and whatever kind it names (a self-reported "pii" included); the
+  // detectors, which classify from evidence they found, are not agent tokens.
+  Verdict v = Classify(policy_, s.kind, s.suggested_severity);
   int ceiling = policy_.max_agent_severity;
-  bool lowered = from_agent_token && suggested >= 1 && suggested < ceiling;
-  if (lowered) suggested = ceiling;
-  Verdict v = Classify(policy_, s.kind, suggested);
-  if (lowered && static_cast<int>(v.severity) == ceiling) {
+  if (from_agent_token && v.severity != Severity::kUnclassified &&
+      static_cast<int>(v.severity) < ceiling) {
+    std::string was(SeverityName(v.severity));
+    v.severity = static_cast<Severity>(ceiling);
     std::string ceiling_name(SeverityName(v.severity));
-    v.reason += "; suggested " +
-                std::string(SeverityName(static_cast<Severity>(s.suggested_severity))) +
-                ", lowered to " + ceiling_name + ": an agent token may suggest at most " +
+    v.reason += "; " + was + " lowered to " + ceiling_name + ": an agent token may raise at most " +
                 ceiling_name + " (classification.max_agent_severity)";
   }
   rec.severity = static_cast<int>(v.severity);

@@ -142,6 +142,13 @@ TEST_F(DurabilityIntegration, AnAgentTokenCannotSuggestMoreThanSev2) {
   EXPECT_NE(reason.find("lowered to SEV-2"), std::string::npos) << reason;
   EXPECT_NE(reason.find("max_agent_severity"), std::string::npos) << reason;
 
+  // Naming a kind whose rule says SEV-1 (personal data) does not get past the ceiling either.
+  auto pii = Post("/api/v1/signals",
+                  Json{{"kind", "pii"}, {"agent", "support-bot"}, {"reason", "self-reported leak"}},
+                  agent_, "");
+  ASSERT_EQ(pii.status, 201) << pii.body;
+  EXPECT_EQ(pii.json["signals"][0]["severity"], "SEV-2") << pii.body;
+
   // A responder's suggestion is taken as given.
   signal["kind"] = "human.report";
   auto person = Post("/api/v1/signals", signal, responder_, "");

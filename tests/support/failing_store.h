@@ -33,6 +33,7 @@ class FailingStore final : public Store {
   }
   Status Read(const TxnFn& fn) override { return inner_.Read(fn); }
   Status Compact() override { return inner_.Compact(); }
+  StatusOr<bool> CompactionPending() override { return inner_.CompactionPending(); }
   StoreStats Stats() override { return inner_.Stats(); }
   Status Close() override { return inner_.Close(); }
 
