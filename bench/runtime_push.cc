@@ -80,7 +80,8 @@ class Server {
       close(out[0]);
       std::string listen = "127.0.0.1:" + std::to_string(port_);
       execl(binary_.c_str(), binary_.c_str(), "serve", "--listen", listen.c_str(), "--data-dir",
-            dir_.c_str(), "--workers", "2", "--log-level", "warn", static_cast<char*>(nullptr));
+            dir_.c_str(), "--workers", "2", "--log-level", "warn", "--rate-limit-per-second", "0",
+            static_cast<char*>(nullptr));
       _exit(127);
     }
     close(out[1]);

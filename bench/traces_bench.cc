@@ -239,7 +239,7 @@ Server StartServer(const std::string& binary, const std::string& data_dir,
     (void)f, (void)e;
     if (config.empty()) {
       execl(binary.c_str(), binary.c_str(), "serve", "--listen", "127.0.0.1:0", "--data-dir",
-            data_dir.c_str(), "--log-level", "warn", "--max-body-bytes", "16777216",
+            data_dir.c_str(), "--log-level", "warn", "--max-body-bytes", "16777216", "--rate-limit-per-second", "0",
             static_cast<char*>(nullptr));
     } else {
       execl(binary.c_str(), binary.c_str(), "serve", "--listen", "127.0.0.1:0", "--data-dir",

@@ -33,8 +33,8 @@ struct Settings {
   int idle_timeout_seconds = 60;    // a keep-alive connection may wait this long between requests
   int64_t max_connections = 10000;           // open connections in all; 0: no limit
   int64_t max_connections_per_client = 1000; // open connections per client address; 0: no limit
-  int64_t rate_limit_per_second = 200;  // requests per token (or address without one); 0: off
-  int64_t rate_limit_burst = 400;       // requests a token may make at once
+  int64_t rate_limit_per_second = 1000;  // requests per token (or address without one); 0: off
+  int64_t rate_limit_burst = 2000;      // requests a token may make at once
 
   // Returns the store url to open.
   std::string StoreUrl() const;

@@ -48,8 +48,8 @@ struct ServerOptions {
   size_t max_connections_per_client = 1000;
   // Requests a second per Authorization header value (per client address without one), with
   // bursts up to `rate_limit_burst`; above it a request gets a 429 with Retry-After. 0: off.
-  double rate_limit_per_second = 200;
-  double rate_limit_burst = 400;
+  double rate_limit_per_second = 1000;
+  double rate_limit_burst = 2000;
   // When accepting fails (out of descriptors), the loop waits this long, doubling up to the
   // maximum, instead of spinning.
   std::chrono::milliseconds accept_backoff_min{50};
