@@ -14,7 +14,8 @@ bin=build/release/src/exe/firebreak
 
 data=$(mktemp -d)
 port_file="$data/stdout"
-"$bin" serve --listen 127.0.0.1:0 --data-dir "$data" --workers 2 --log-level warn >"$port_file" 2>"$data/server.log" &
+"$bin" serve --listen 127.0.0.1:0 --data-dir "$data" --workers 2 --log-level warn \
+  --rate-limit-per-second 0 --max-connections-per-client 0 >"$port_file" 2>"$data/server.log" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 100); do grep -q "listening on" "$port_file" 2>/dev/null && break; sleep 0.1; done

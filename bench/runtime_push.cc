@@ -81,6 +81,7 @@ class Server {
       std::string listen = "127.0.0.1:" + std::to_string(port_);
       execl(binary_.c_str(), binary_.c_str(), "serve", "--listen", listen.c_str(), "--data-dir",
             dir_.c_str(), "--workers", "2", "--log-level", "warn", "--rate-limit-per-second", "0",
+            "--max-connections-per-client", "0",
             static_cast<char*>(nullptr));
       _exit(127);
     }
