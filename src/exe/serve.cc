@@ -272,13 +272,11 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   // The chain's head is signed now, every minute and at a clean stop (docs/audit.md).
   AnchorKeeper anchors(log, **store, std::chrono::minutes(1));
   anchors.Start();
-  // Traces committed but not inspected before a crash are still queued: inspect them now.
-  if (Status warmed = (*detection)->Warm(); !warmed.ok()) {
   traces::QuietAssembler quiet_assembler(
       trace_service, std::chrono::milliseconds(std::max<int64_t>(1000, trace_options.quiet_ms / 6)));
   quiet_assembler.Start();
-  // Traces acknowledged just before a crash may not have been inspected: look again.
-  if (Status warmed = (*detection)->Warm(10 * 60'000); !warmed.ok()) {
+  // Traces committed but not inspected before a crash are still queued: inspect them now.
+  if (Status warmed = (*detection)->Warm(); !warmed.ok()) {
     spdlog::error("detectors: warm-up: {}", warmed.message());
   }
   (*detection)->Start();
