@@ -36,7 +36,7 @@ Status CheckName(std::string_view field, std::string_view value, size_t max_byte
   if (value.size() > max_bytes) {
     return InvalidArgument(f + " is longer than " + std::to_string(max_bytes) + " bytes");
   }
-  bool ok = value.front() != '.';
+  bool ok = value.front() != '.' && value.find("..") == std::string_view::npos;
   for (char c : value) {
     bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
     if (!alnum && punctuation.find(c) == std::string_view::npos) ok = false;
@@ -45,9 +45,20 @@ Status CheckName(std::string_view field, std::string_view value, size_t max_byte
     std::string allowed;
     for (char c : punctuation) allowed += std::string(allowed.empty() ? "" : ", ") + "'" + c + "'";
     return InvalidArgument(f + " may hold only letters, digits and " + allowed +
-                           ", and may not start with '.'");
+                           ", and may neither start with '.' nor hold \"..\"");
   }
   return Status::Ok();
+}
+
+std::string ToName(std::string_view text, size_t max_bytes, std::string_view punctuation) {
+  std::string out(text.substr(0, max_bytes));
+  for (size_t i = 0; i < out.size(); ++i) {
+    char c = out[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    bool dot_step = c == '.' && (i == 0 || text[i - 1] == '.');
+    if ((!alnum && punctuation.find(c) == std::string_view::npos) || dot_step) out[i] = '_';
+  }
+  return out;
 }
 
 Status CheckJsonDepth(std::string_view text, int max_depth) {

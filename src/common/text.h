@@ -28,10 +28,15 @@ std::string CleanUtf8(std::string_view text);
 std::string TruncateUtf8(std::string_view text, size_t max_bytes, std::string_view marker = "");
 
 // Returns OK when `value` is a name (of an agent, version, namespace, ...): 1..max_bytes
-// characters, each a letter, a digit or one of `punctuation`, the first not '.' (so neither
-// ".." nor a hidden-file name passes). kInvalidArgument names the field and the rule otherwise.
+// characters, each a letter, a digit or one of `punctuation`, the first not '.' and no ".."
+// anywhere (so neither a path step nor a hidden-file name passes). kInvalidArgument names the field and the rule otherwise.
 Status CheckName(std::string_view field, std::string_view value, size_t max_bytes,
                  std::string_view punctuation = "-_.");
+
+// Returns `text` made into a name CheckName accepts with the same `punctuation`: every other
+// byte becomes '_' (so does a '.' that starts the name or follows another '.'), cut to
+// `max_bytes`; "" stays "". For names that arrive inside telemetry, which are kept, not refused.
+std::string ToName(std::string_view text, size_t max_bytes, std::string_view punctuation = "-_.");
 
 // Returns OK when no array or object in the JSON `text` nests deeper than `max_depth`;
 // kInvalidArgument otherwise. Checks the bytes only (strings and escapes are skipped), in

@@ -63,16 +63,7 @@ std::vector<int64_t> SignalIds(const std::string& json) {
 
 }  // namespace
 
-std::string SignalName(std::string text) {
-  // Every byte outside the allowed ASCII set becomes '_', so the cut needs no UTF-8 care.
-  if (text.size() > 120) text.resize(120);
-  for (auto& c : text) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != ':') {
-      c = '_';
-    }
-  }
-  return text;
-}
+std::string SignalName(std::string text) { return ToName(text, 120, "-_.:"); }
 
 nlohmann::json SignalToJson(const SignalRecord& s) {
   Json j = {{"id", s.id},

@@ -354,9 +354,13 @@ SpanFacts ReadSpan(const SpanData& s) {
   }
   std::string service = Attr(s.resource, "service.name");
   if (service.rfind("unknown_service", 0) == 0) service.clear();
-  f.agent = !service.empty() ? service : FirstAttr(a, {"gen_ai.agent.name", "agent.name"});
+  // Names from telemetry are kept, made to fit (a service called "Support Bot/eu" is
+  // Support_Bot_eu), never a reason to refuse the spans.
+  f.agent = ToName(!service.empty() ? service : FirstAttr(a, {"gen_ai.agent.name", "agent.name"}),
+                   128, "-_.:");
   f.version = FirstAttr(s.resource, {"service.version"});
   if (f.version.empty()) f.version = FirstAttr(a, {"gen_ai.agent.version", "service.version"});
+  f.version = ToName(f.version, 128, "-_.:");
   f.user_id =
       FirstAttr(a, {"user.id", "enduser.id", "gen_ai.user.id", "ai.telemetry.metadata.userId",
                     "ai.telemetry.metadata.user_id", "traceloop.association.properties.user_id",

@@ -84,19 +84,6 @@ Status CheckTraceName(std::string_view field, std::string_view name) {
   return CheckName(field, name, 128, "-_.:");
 }
 
-// Refuses a span whose resource or attributes name an agent CheckTraceName does not accept.
-Status CheckSpanAgent(const SpanData& span) {
-  for (const auto* attrs : {&span.resource, &span.attributes}) {
-    for (const char* key : {"service.name", "gen_ai.agent.name", "agent.name"}) {
-      auto it = attrs->find(key);
-      if (it == attrs->end() || !it->is_string() || it->get_ref<const std::string&>().empty())
-        continue;
-      FB_RETURN_IF_ERROR(CheckTraceName(key, it->get_ref<const std::string&>()));
-    }
-  }
-  return Status::Ok();
-}
-
 // Holds a native trace to the limits: names checked, long texts cut, list lengths bounded.
 Status LimitNative(TraceContent& t, const IngestLimits& limits) {
   if (!t.agent.empty()) FB_RETURN_IF_ERROR(CheckTraceName("agent", t.agent));
@@ -187,7 +174,6 @@ StatusOr<IngestResult> TraceService::IngestSpans(const std::vector<SpanData>& sp
   std::map<std::string, size_t> new_spans;  // trace id -> spans of it in this request
   std::set<std::string> new_roots;
   for (const auto& span : spans) {
-    FB_RETURN_IF_ERROR(CheckSpanAgent(span));
     new_spans[span.trace_id]++;
     if (span.parent_span_id.empty()) new_roots.insert(span.trace_id);
   }

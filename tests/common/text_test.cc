@@ -58,10 +58,22 @@ TEST(CheckName, LettersDigitsAndChosenPunctuationOnly) {
   for (const std::string& bad : {std::string("v 2"), std::string(""), std::string(65, 'a'),
                                  std::string("../../etc/passwd"), std::string(".."),
                                  std::string(".hidden"), std::string("a/b"), std::string("caf\xC3\xA9"),
-                                 std::string("a\0b", 3), std::string("x:y")}) {
+                                 std::string("a\0b", 3), std::string("x:y"), std::string("a..b")}) {
     Status s = CheckName("version", bad, 64);
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << bad;
     EXPECT_NE(s.message().find("'version'"), std::string::npos) << s.message();
+  }
+}
+
+TEST(ToName, MakesAnyTextANameCheckNameAccepts) {
+  EXPECT_EQ(ToName("Support Bot/eu", 128), "Support_Bot_eu");
+  EXPECT_EQ(ToName("../../etc/passwd", 128), "______etc_passwd");
+  EXPECT_EQ(ToName("svc:prod", 128, "-_.:"), "svc:prod");
+  EXPECT_EQ(ToName("", 128), "");
+  for (const std::string& text : {std::string("a..b"), std::string(".x"), std::string("caf\xC3\xA9"),
+                                  std::string(300, '/'), std::string("ok-name_1.2")}) {
+    std::string name = ToName(text, 128);
+    EXPECT_TRUE(CheckName("n", name, 128).ok()) << text << " -> " << name;
   }
 }
 

@@ -151,7 +151,8 @@ class AuthzTable : public ::testing::Test {
   // Declares an incident as admin and returns its id ("INC-7").
   static std::string FreshIncident() {
     auto r = server_->Call("POST", "/api/v1/incidents",
-                           Json{{"title", "authz"}, {"agent", kB}, {"severity", "SEV-4"}}.dump());
+                           Json{{"title", "authz"}, {"agent", kB}, {"severity", "SEV-4"},
+                                {"reason", "authz fixture"}}.dump());
     EXPECT_EQ(r.status, 201) << r.body;
     return r.json.value("id", "INC-0");
   }

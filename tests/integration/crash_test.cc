@@ -113,6 +113,7 @@ TEST(CrashHarness, NothingAcknowledgedIsLostAcrossRandomKills) {
                         << "[paging.targets.hook]\n"
                         << "type = \"webhook\"\n"
                         << "timeout_ms = 500\n"
+                        << "secret = \"crash-harness-secret\"\n"
                         << "url = \"" << receiver.url("/hook") << "\"\n";
   ServerProcess server({"--config", config});
   const std::string agent_token = server.CreateToken("crash-agent", "agent", kAgent);
