@@ -67,7 +67,7 @@ TEST(CheckName, LettersDigitsAndChosenPunctuationOnly) {
 
 TEST(ToName, MakesAnyTextANameCheckNameAccepts) {
   EXPECT_EQ(ToName("Support Bot/eu", 128), "Support_Bot_eu");
-  EXPECT_EQ(ToName("../../etc/passwd", 128), "______etc_passwd");
+  EXPECT_EQ(ToName("../../etc/passwd", 128), "___.__etc_passwd");
   EXPECT_EQ(ToName("svc:prod", 128, "-_.:"), "svc:prod");
   EXPECT_EQ(ToName("", 128), "");
   for (const std::string& text : {std::string("a..b"), std::string(".x"), std::string("caf\xC3\xA9"),

@@ -209,7 +209,7 @@ std::vector<Row> Rows(const std::string& hash_b, int64_t record_b, int64_t quara
       {"GET", "/healthz", "", Public(200), "liveness is public"},
       {"GET", "/metrics", "", Viewer(200), "README: /metrics needs viewer"},
       {"GET", "/api/v1/severities", "", Viewer(200), "incidents: reading needs viewer"},
-      {"POST", "/api/v1/incidents", Json{{"title", "t"}, {"agent", kB}, {"severity", "SEV-4"}}.dump(),
+      {"POST", "/api/v1/incidents", Json{{"title", "t"}, {"agent", kB}, {"severity", "SEV-4"}, {"reason", "r"}}.dump(),
        Responder(201), "incidents: declaring needs responder"},
       {"GET", "/api/v1/incidents", "", Viewer(200), "incidents: reading needs viewer"},
       {"GET", "/api/v1/incidents/{inc}", "", Viewer(200), "incidents: reading needs viewer"},

@@ -120,7 +120,8 @@ TEST(CrashHarness, NothingAcknowledgedIsLostAcrossRandomKills) {
   const std::string responder = server.CreateToken("crash-responder", "responder");
   const std::string admin = server.admin_token();
   auto declared = server.Call("POST", "/api/v1/incidents",
-                              Json{{"title", "crash harness"}, {"agent", kAgent}, {"severity", "SEV-4"}}.dump());
+                              Json{{"title", "crash harness"}, {"agent", kAgent}, {"severity", "SEV-4"},
+                                   {"reason", "crash harness"}}.dump());
   ASSERT_EQ(declared.status, 201) << declared.body;
   const std::string incident = declared.json["id"];
 

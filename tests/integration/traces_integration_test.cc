@@ -327,7 +327,7 @@ TEST(Traces, NamesAndIdsAreChecked) {
             200);
   auto listed = server.Call("GET", "/api/v1/traces").json["traces"];
   ASSERT_EQ(listed.size(), 1u);
-  EXPECT_EQ(listed[0]["agent"], "______etc_passwd");
+  EXPECT_EQ(listed[0]["agent"], "___.__etc_passwd");
   // OTLP ids of the wrong length are rejected spans (partial success), never stored.
   firebreak::otlp::ExportTraceServiceRequest req;
   req.ParseFromString(SpanRequest("bot", '\x11', '\x22', 0, "x"));

@@ -701,7 +701,7 @@ TEST_F(TraceServiceTest, AgentNamesAndNativeIdsAreChecked) {
   run["resourceSpans"][0]["resource"]["attributes"][0] = Str("service.name", "../../etc/passwd");
   auto kept = svc_->IngestSpans(Decode(run));
   ASSERT_TRUE(kept.ok()) << kept.status().ToString();
-  EXPECT_EQ(Doc(kept->hashes[0])["agent"], "______etc_passwd");
+  EXPECT_EQ(Doc(kept->hashes[0])["agent"], "___.__etc_passwd");
   for (const std::string bad : std::vector<std::string>{"../../etc/passwd", "a/b", "x..y", std::string(129, 'a')}) {
     EXPECT_EQ(svc_->IngestNative({{"traces", {{{"trace_id", bad}, {"agent", "bot"}, {"output", "a"}}}}})
                   .status()
