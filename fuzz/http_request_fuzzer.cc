@@ -14,6 +14,7 @@
 #include <string>
 
 #include "api/api.h"
+#include "common/readiness.h"
 #include "fuzz/fuzz_checks.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -42,6 +43,7 @@ struct World {
   paging::HttpSender sender;
   std::unique_ptr<paging::Pager> pager;
   http::HttpMetrics metrics;
+  Readiness readiness;
   std::unique_ptr<api::Deps> deps;
   http::Router router;
 };
@@ -73,7 +75,7 @@ World* BuildWorld() {
                                              w->sender);
   w->deps.reset(new api::Deps{*w->store, *w->log, *w->tokens, *w->incidents, *w->releases,
                               *w->memory, *w->traces, *w->signals, *w->detection, *w->pager,
-                              w->metrics, w->clock, "fuzz"});
+                              w->metrics, w->clock, "fuzz", w->readiness});
   api::RegisterRoutes(w->router, *w->deps);
   std::filesystem::remove_all(dir);  // the open files stay usable; nothing is left behind
   return w;
