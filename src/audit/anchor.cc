@@ -11,27 +11,11 @@
 namespace firebreak {
 
 StatusOr<std::string> LoadOrCreateAnchorKey(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    std::string key = RandomHex(32);
-    mode_t old = umask(077);
-    std::ofstream out(path, std::ios::trunc);
-    umask(old);
-    out << key << "\n";
-    out.close();
-    if (!out) return Unavailable("cannot write the audit anchor key " + path);
-    ::chmod(path.c_str(), 0600);
+  bool created = false;
+  FB_ASSIGN_OR_RETURN(std::string key, LoadOrCreateSecretFile(path, "the audit anchor key", &created));
+  if (created) {
     spdlog::info("audit: created the anchor key {} (keep it with the backups of the store)", path);
-    return key;
   }
-  if ((st.st_mode & 077) != 0) {
-    return InvalidArgument("the audit anchor key " + path +
-                           " may be read by others: chmod 600 it (and consider it exposed)");
-  }
-  std::ifstream in(path);
-  std::string key;
-  if (!in || !(in >> key)) return Unavailable("cannot read the audit anchor key " + path);
-  if (key.size() < 32) return InvalidArgument("the audit anchor key " + path + " is too short");
   return key;
 }
 

@@ -5,7 +5,10 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <sys/stat.h>
+
 #include <cstdlib>
+#include <fstream>
 #include <vector>
 
 namespace firebreak {
@@ -51,6 +54,33 @@ std::string RandomHex(size_t n_bytes) {
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+StatusOr<std::string> LoadOrCreateSecretFile(const std::string& path, const std::string& what,
+                                             bool* created) {
+  if (created) *created = false;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    std::string key = RandomHex(32);
+    mode_t old = umask(077);
+    std::ofstream out(path, std::ios::trunc);
+    umask(old);
+    out << key << "\n";
+    out.close();
+    if (!out) return Unavailable("cannot write " + what + " " + path);
+    ::chmod(path.c_str(), 0600);
+    if (created) *created = true;
+    return key;
+  }
+  if ((st.st_mode & 077) != 0) {
+    return InvalidArgument(what + " " + path +
+                           " may be read by others: chmod 600 it (and consider it exposed)");
+  }
+  std::ifstream in(path);
+  std::string key;
+  if (!in || !(in >> key)) return Unavailable("cannot read " + what + " " + path);
+  if (key.size() < 32) return InvalidArgument(what + " " + path + " is too short");
+  return key;
 }
 
 }  // namespace firebreak

@@ -87,21 +87,6 @@ Status WriteSecretFile(const std::string& path, const std::string& secret) {
   return out ? Status::Ok() : Unavailable("cannot write " + path);
 }
 
-// Returns the secret kept in `path` (0600), creating it from the CSPRNG on first start. Secrets
-// that must not sit beside the data they protect (the erasure digest key) live here, outside
-// the database.
-StatusOr<std::string> LoadOrCreateSecret(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    FB_RETURN_IF_ERROR(WriteSecretFile(path, RandomHex(32)));
-  }
-  std::ifstream in(path);
-  std::string secret;
-  std::getline(in, secret);
-  if (secret.size() < 32) return Unavailable(path + " holds no usable secret; remove it to make a new one");
-  return secret;
-}
-
 // Raises the open-file limit to the hard limit: every held event stream or long-poll is a
 // socket, and thousands of agents may hold one each.
 void RaiseOpenFileLimit() {
@@ -175,7 +160,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   auto pending = (*store)->CompactionPending();
   if (!pending.ok()) return Fail(pending.status());
   if (*pending) readiness.Warming("compaction");
-  auto erasure_key = LoadOrCreateSecret(s.data_dir + "/erasure.key");
+  auto erasure_key = LoadOrCreateSecretFile(s.data_dir + "/erasure.key", "the erasure key");
   if (!erasure_key.ok()) return Fail(erasure_key.status());
   traces::TraceOptions trace_options;
   trace_options.retention_days = s.retention_days;
