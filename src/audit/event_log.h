@@ -70,8 +70,12 @@ class EventLog {
   StatusOr<ChainReport> Verify(Store& store) const;
 
  private:
-  // Adds the anchor checks to a report of a walked chain.
-  Status CheckAnchors(Store& store, ChainReport& report) const;
+  // Returns the anchors in the store and the anchor file's copy.
+  StatusOr<std::vector<AnchorRecord>> ReadAnchors(Store& store) const;
+  // Adds the checks of `anchors` to a report of a walked chain. They were read before the walk
+  // began, so a chain that grew (and was anchored again) during the walk is no reason to fail.
+  Status CheckAnchors(Store& store, const std::vector<AnchorRecord>& anchors,
+                      ChainReport& report) const;
 
   const Clock& clock_;
   AnchorOptions anchoring_;

@@ -317,8 +317,11 @@ StatusOr<std::vector<DeliveryRecord>> Pager::Queue(Txn& txn, const IncidentRecor
     d.content_json = ContentJson(content, headline, event).dump();
     d.next_attempt_at = now;
     d.created_at = now;
-    FB_ASSIGN_OR_RETURN(bool inserted, txn.paging().InsertDelivery(d));
-    if (inserted) queued.push_back(d);
+    FB_ASSIGN_OR_RETURN(std::optional<int64_t> id, txn.paging().InsertDelivery(d));
+    if (id) {
+      d.id = *id;
+      queued.push_back(d);
+    }
   }
   return queued;
 }

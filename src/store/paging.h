@@ -71,8 +71,9 @@ class PagingRepo {
   // Returns the earliest due time of a pending timer, if any.
   virtual StatusOr<std::optional<TimeMs>> NextTimerDue() = 0;
 
-  // Queues a delivery; returns false (and changes nothing) when its dedup key exists.
-  virtual StatusOr<bool> InsertDelivery(const DeliveryRecord& d) = 0;
+  // Queues a delivery and returns its id; nullopt (and nothing changes) when its dedup key
+  // exists.
+  virtual StatusOr<std::optional<int64_t>> InsertDelivery(const DeliveryRecord& d) = 0;
   virtual StatusOr<DeliveryRecord> GetDelivery(int64_t id) = 0;
   // Takes up to `limit` pending deliveries due at `now` whose lease has expired, setting
   // their lease to `lease_until`; returns them.

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <fstream>
+#include <functional>
 
 #include "audit/anchor.h"
 #include "support/test_util.h"
@@ -237,6 +238,52 @@ TEST_F(AnchoredLogTest, AnIntactChainVerifiesAndNamesItsLastAnchor) {
   EXPECT_EQ(report.last_anchor->seq, 5);
   EXPECT_EQ(report.last_anchor->at, 2000);
   EXPECT_EQ(report.last_anchor->hash, a.hash);
+}
+
+// A Store that runs `after_read` once, right after its `nth` read: the seam for "the server
+// wrote (and anchored) while verify was walking the chain".
+class ReadHookStore final : public Store {
+ public:
+  ReadHookStore(Store& inner, int nth, std::function<void()> after_read)
+      : inner_(inner), nth_(nth), after_read_(std::move(after_read)) {}
+  Status Write(const TxnFn& fn) override { return inner_.Write(fn); }
+  Status Read(const TxnFn& fn) override {
+    Status s = inner_.Read(fn);
+    if (++reads_ == nth_) after_read_();
+    return s;
+  }
+  Status Compact() override { return inner_.Compact(); }
+  StatusOr<bool> CompactionPending() override { return inner_.CompactionPending(); }
+  StoreStats Stats() override { return inner_.Stats(); }
+  Status Close() override { return inner_.Close(); }
+
+ private:
+  Store& inner_;
+  int nth_;
+  std::function<void()> after_read_;
+  int reads_ = 0;
+};
+
+// Found by the crash harness: at a restart the server appended and anchored an event while
+// verify walked the chain, and verify reported the new anchor as a removed tail.
+TEST_F(AnchoredLogTest, AChainThatGrowsAndIsAnchoredDuringVerifyStillVerifies) {
+  AppendNotes(*store_, log_, 5);
+  AnchorHead();
+  // Read 1 takes the anchors, read 2 the chain's only batch; then the server writes and anchors.
+  ReadHookStore racing(*store_, 2, [&] {
+    AppendNotes(*store_, log_, 1);
+    clock_.Set(3000);
+    EXPECT_EQ(AnchorHead().seq, 6);
+  });
+  auto report = log_.Verify(racing);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->intact) << report->problem;
+  EXPECT_EQ(report->events_checked, 5);
+  // The next verify sees the grown chain and its new anchor.
+  ChainReport again = Verify(log_);
+  EXPECT_TRUE(again.intact) << again.problem;
+  ASSERT_TRUE(again.last_anchor.has_value());
+  EXPECT_EQ(again.last_anchor->seq, 6);
 }
 
 TEST_F(AnchoredLogTest, ARemovedTailIsDetected) {

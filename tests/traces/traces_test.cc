@@ -702,7 +702,7 @@ TEST_F(TraceServiceTest, AgentNamesAndNativeIdsAreChecked) {
   auto kept = svc_->IngestSpans(Decode(run));
   ASSERT_TRUE(kept.ok()) << kept.status().ToString();
   EXPECT_EQ(Doc(kept->hashes[0])["agent"], "___.__etc_passwd");
-  for (const std::string bad : std::vector<std::string>{"../../etc/passwd", "a/b", "x..y", std::string(129, 'a')}) {
+  for (const std::string& bad : std::vector<std::string>{"../../etc/passwd", "a/b", "x..y", std::string(129, 'a')}) {
     EXPECT_EQ(svc_->IngestNative({{"traces", {{{"trace_id", bad}, {"agent", "bot"}, {"output", "a"}}}}})
                   .status()
                   .code(),

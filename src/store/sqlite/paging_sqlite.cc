@@ -103,7 +103,7 @@ StatusOr<std::optional<TimeMs>> SqlitePagingRepo::NextTimerDue() {
   return OptionalMin(*q);
 }
 
-StatusOr<bool> SqlitePagingRepo::InsertDelivery(const DeliveryRecord& d) {
+StatusOr<std::optional<int64_t>> SqlitePagingRepo::InsertDelivery(const DeliveryRecord& d) {
   FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(
       "INSERT INTO deliveries (incident_id, target, channel, action, dedup_key, content, status, "
       "attempts, next_attempt_at, lease_until, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
@@ -111,7 +111,8 @@ StatusOr<bool> SqlitePagingRepo::InsertDelivery(const DeliveryRecord& d) {
   q->Bind(d.incident_id, d.target, d.channel, d.action, d.dedup_key, d.content_json, d.status,
           d.attempts, d.next_attempt_at, d.lease_until, d.created_at);
   FB_RETURN_IF_ERROR(q->Run());
-  return sqlite3_changes(conn_.raw()) == 1;
+  if (sqlite3_changes(conn_.raw()) != 1) return std::optional<int64_t>();
+  return std::optional<int64_t>(conn_.LastInsertId());
 }
 
 StatusOr<DeliveryRecord> SqlitePagingRepo::GetDelivery(int64_t id) {

@@ -167,7 +167,7 @@ class SqlitePagingRepo final : public PagingRepo {
                                  TimeMs now) override;
   StatusOr<std::vector<TimerRecord>> TimersOf(int64_t incident_id) override;
   StatusOr<std::optional<TimeMs>> NextTimerDue() override;
-  StatusOr<bool> InsertDelivery(const DeliveryRecord& d) override;
+  StatusOr<std::optional<int64_t>> InsertDelivery(const DeliveryRecord& d) override;
   StatusOr<DeliveryRecord> GetDelivery(int64_t id) override;
   StatusOr<std::vector<DeliveryRecord>> ClaimDeliveries(TimeMs now, TimeMs lease_until,
                                                         int limit) override;
