@@ -257,8 +257,12 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   // The chain's head is signed now, every minute and at a clean stop (docs/audit.md).
   AnchorKeeper anchors(log, **store, std::chrono::minutes(1));
   anchors.Start();
+  // Often enough for both: quiet traces (a sixth of their wait) and large traces waiting to be
+  // assembled again (their delay).
   traces::QuietAssembler quiet_assembler(
-      trace_service, std::chrono::milliseconds(std::max<int64_t>(1000, trace_options.quiet_ms / 6)));
+      trace_service, std::chrono::milliseconds(std::min<int64_t>(
+                         std::max<int64_t>(1000, trace_options.quiet_ms / 6),
+                         std::max<int64_t>(100, trace_options.reassemble_delay_ms))));
   quiet_assembler.Start();
   // Traces committed but not inspected before a crash are still queued: inspect them now.
   if (Status warmed = (*detection)->Warm(); !warmed.ok()) {

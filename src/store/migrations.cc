@@ -371,6 +371,15 @@ CREATE TABLE inspection_queue (
 ) WITHOUT ROWID;
 CREATE INDEX inspection_queue_due ON inspection_queue (next_at);
 )sql",
+      // 8: traces that took spans after they were assembled and wait to be assembled again
+      // (TraceService defers that for traces past a size, so one span costs no whole-trace read).
+      R"sql(
+CREATE TABLE trace_reassembly (
+  trace_id TEXT PRIMARY KEY,
+  queued_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX trace_reassembly_due ON trace_reassembly (queued_at);
+)sql",
   };
   return kMigrations;
 }

@@ -97,6 +97,13 @@ class TraceRepo {
   virtual StatusOr<SpanSummary> SummarizeSpans(const std::string& trace_id) = 0;
   // Returns up to `limit` ids of traces with spans but no assembled trace whose last span was
   // received in [from, cutoff) (none after).
+  // Queues an assembled trace to be assembled again (it took spans since); a trace already
+  // queued keeps its time.
+  virtual Status QueueReassembly(const std::string& trace_id, TimeMs now) = 0;
+  // Returns up to `limit` queued trace ids queued before `cutoff`, oldest first.
+  virtual StatusOr<std::vector<std::string>> DueReassembly(TimeMs cutoff, int limit) = 0;
+  // Takes a trace off the reassembly queue.
+  virtual Status DoneReassembly(const std::string& trace_id) = 0;
   virtual StatusOr<std::vector<std::string>> QuietUnassembled(TimeMs from, TimeMs cutoff,
                                                               int limit) = 0;
 

@@ -214,6 +214,13 @@ StatusOr<IngestResult> TraceService::IngestSpans(const std::vector<SpanData>& sp
         result.pending_traces++;
         continue;
       }
+      // A large trace taking more spans is assembled again shortly, once for all of them.
+      if (assembled_before && st.spans.count + static_cast<int64_t>(new_spans[id]) >
+                                  options_.reassemble_over_spans) {
+        FB_RETURN_IF_ERROR(txn.traces().QueueReassembly(id, now));
+        result.deferred_traces++;
+        continue;
+      }
       FB_ASSIGN_OR_RETURN(auto assembled, AssembleStored(txn, id, assembled_before));
       if (!assembled) {
         result.pending_traces++;
@@ -235,9 +242,33 @@ StatusOr<int64_t> TraceService::AssembleQuiet() {
   std::lock_guard<std::mutex> lock(quiet_mu_);
   constexpr int kBatch = 200;
   TimeMs now = clock_.NowMs();
-  TimeMs cutoff = now - options_.quiet_ms;
-  if (cutoff <= quiet_checked_to_) return int64_t{0};
   int64_t total = 0;
+  // Large traces that took spans since they were assembled, under the agent that owns them.
+  while (true) {
+    std::vector<StoredTraceEvent> stored;
+    size_t found = 0;
+    FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
+      stored.clear();
+      FB_ASSIGN_OR_RETURN(auto ids, txn.traces().DueReassembly(now - options_.reassemble_delay_ms + 1, kBatch));
+      found = ids.size();
+      for (const auto& id : ids) {
+        FB_RETURN_IF_ERROR(txn.traces().DoneReassembly(id));
+        FB_ASSIGN_OR_RETURN(auto row, txn.traces().GetByTraceId(id));
+        if (!row) continue;
+        FB_ASSIGN_OR_RETURN(auto assembled, AssembleStored(txn, id, /*from_top=*/true));
+        if (!assembled) continue;
+        assembled->agent = row->agent;
+        FB_ASSIGN_OR_RETURN(auto event, PutTrace(txn, *assembled, now));
+        stored.push_back(std::move(event));
+      }
+      return Status::Ok();
+    }));
+    total += static_cast<int64_t>(stored.size());
+    if (observer_ && !stored.empty()) observer_->OnTracesStored(stored);
+    if (found < kBatch) break;
+  }
+  TimeMs cutoff = now - options_.quiet_ms;
+  if (cutoff <= quiet_checked_to_) return total;
   while (true) {
     std::vector<StoredTraceEvent> stored;
     size_t found = 0;

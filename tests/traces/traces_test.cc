@@ -774,6 +774,43 @@ TEST_F(TraceServiceTest, TracesWhoseRootHasAParentElsewhereAreAssembledWhenQuiet
   EXPECT_EQ(Json::parse(svc_->Get(Id(5, 32))->row.doc_json)["span_count"], 6);
 }
 
+// One trace sent as many single-span requests: past reassemble_over_spans a span is stored
+// without reading the trace back (it used to cost a read and parse of every stored span per
+// request); the trace is assembled again once, reassemble_delay_ms later, with all of them,
+// under the agent that owns it, and the observers hear of it then.
+TEST_F(TraceServiceTest, ALargeTraceTakingSpansOneByOneIsAssembledAgainOnceShortlyAfter) {
+  TraceOptions options;
+  options.reassemble_over_spans = 8;
+  options.reassemble_delay_ms = 1'000;
+  Reopen(options);
+  Json run = AgentRun(6, "Refund order C-3", "Refunded.");
+  ASSERT_FALSE(Ingest(run).empty());
+  const std::string trace_id = Id(7, 32);
+  const int stored_before = Json::parse(svc_->Get(trace_id)->row.doc_json)["span_count"];
+  Json spans = run["resourceSpans"][0]["scopeSpans"][0]["spans"];
+  int deferred = 0, assembled_at_once = 0;
+  for (int i = 0; i < 20; ++i) {
+    Json late = spans[1];
+    late["spanId"] = Id(5000 + i, 16);
+    auto r = svc_->IngestSpans(Decode(WithSpans(run, {late})));
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    deferred += static_cast<int>(r->deferred_traces);
+    assembled_at_once += static_cast<int>(r->hashes.size());
+    clock_.Advance(10);
+  }
+  EXPECT_EQ(assembled_at_once + deferred, 20);
+  EXPECT_EQ(assembled_at_once, std::max(0, 8 - stored_before));
+  EXPECT_LT(Json::parse(svc_->Get(trace_id)->row.doc_json)["span_count"].get<int>(), stored_before + 20);
+  EXPECT_EQ(*svc_->AssembleQuiet(), 0);  // not due yet
+  clock_.Advance(1'000);
+  EXPECT_EQ(*svc_->AssembleQuiet(), 1);
+  Json doc = Json::parse(svc_->Get(trace_id)->row.doc_json);
+  EXPECT_EQ(doc["span_count"], stored_before + 20);
+  EXPECT_EQ(doc["agent"], "support-bot");
+  clock_.Advance(1'000);
+  EXPECT_EQ(*svc_->AssembleQuiet(), 0);  // once
+}
+
 // Text of `n_bytes` bytes made of `ch` (a 1- to 4-byte character), padded with ASCII.
 std::string MultiByte(const std::string& ch, size_t n_bytes) {
   std::string s;

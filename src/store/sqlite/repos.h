@@ -131,6 +131,9 @@ class SqliteTraceRepo final : public TraceRepo {
   StatusOr<std::vector<int64_t>> Expired(TimeMs cutoff, int limit) override;
   StatusOr<int64_t> DeleteOrphanSpans(TimeMs cutoff) override;
   StatusOr<SpanSummary> SummarizeSpans(const std::string& trace_id) override;
+  Status QueueReassembly(const std::string& trace_id, TimeMs now) override;
+  StatusOr<std::vector<std::string>> DueReassembly(TimeMs cutoff, int limit) override;
+  Status DoneReassembly(const std::string& trace_id) override;
   StatusOr<std::vector<std::string>> QuietUnassembled(TimeMs from, TimeMs cutoff,
                                                       int limit) override;
   StatusOr<std::vector<int64_t>> ForUser(const std::string& user_id) override;

@@ -330,6 +330,26 @@ StatusOr<SpanSummary> SqliteTraceRepo::SummarizeSpans(const std::string& trace_i
   return out;
 }
 
+Status SqliteTraceRepo::QueueReassembly(const std::string& trace_id, TimeMs now) {
+  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare("INSERT INTO trace_reassembly (trace_id, queued_at) "
+                                            "VALUES (?,?) ON CONFLICT (trace_id) DO NOTHING"));
+  q->Bind(trace_id, now);
+  return q->Run();
+}
+
+StatusOr<std::vector<std::string>> SqliteTraceRepo::DueReassembly(TimeMs cutoff, int limit) {
+  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare("SELECT trace_id FROM trace_reassembly WHERE queued_at < ? "
+                                            "ORDER BY queued_at LIMIT ?"));
+  q->Bind(cutoff, limit);
+  return CollectRows<std::string>(*q, [](const Query& r) { return r.Text(0); });
+}
+
+Status SqliteTraceRepo::DoneReassembly(const std::string& trace_id) {
+  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare("DELETE FROM trace_reassembly WHERE trace_id=?"));
+  q->Bind(trace_id);
+  return q->Run();
+}
+
 StatusOr<std::vector<std::string>> SqliteTraceRepo::QuietUnassembled(TimeMs from, TimeMs cutoff,
                                                                      int limit) {
   FB_ASSIGN_OR_RETURN(
@@ -375,9 +395,13 @@ Status SqliteTraceRepo::Delete(int64_t id) {
     q->Bind(id);
     FB_RETURN_IF_ERROR(q->Run());
   }
-  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare("DELETE FROM trace_spans WHERE trace_id=?"));
-  q->Bind(trace_id);
-  return q->Run();
+  for (const char* sql : {"DELETE FROM trace_spans WHERE trace_id=?",
+                          "DELETE FROM trace_reassembly WHERE trace_id=?"}) {
+    FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare(sql));
+    q->Bind(trace_id);
+    FB_RETURN_IF_ERROR(q->Run());
+  }
+  return Status::Ok();
 }
 
 }  // namespace firebreak::sqlite
