@@ -60,8 +60,11 @@ inline Status CheckIdempotencyKey(std::string_view key) {
 // Wraps a POST handler that writes, so a retry with the same Idempotency-Key by the same token
 // gets the first answer (with "Idempotent-Replayed: true") and writes nothing. The same key
 // with another method, path or body is kConflict, and so is a retry while the first request
-// still runs. Answers of 5xx are not kept (the retry runs again). Without the header, `fn` runs
-// as is.
+// still runs. The handler's first committed write marks the key "applied" in its own
+// transaction (IdempotentWriteScope), so when the answer could not be stored (a crash, a
+// failed write) a retry is kConflict saying so, never a second write. A 5xx answer of a
+// request that wrote nothing is not kept (the retry runs again). Without the header, `fn`
+// runs as is.
 inline GuardedHandler Idempotent(Store& store, const Clock& clock, GuardedHandler fn) {
   return [&store, &clock, fn = std::move(fn)](const Request& req, const Principal& p) -> Response {
     std::string key(req.Header("idempotency-key"));
@@ -73,7 +76,7 @@ inline GuardedHandler Idempotent(Store& store, const Clock& clock, GuardedHandle
     Status claimed = store.Write([&](Txn& txn) -> Status {
       FB_RETURN_IF_ERROR(txn.idempotency().Sweep(now - kIdempotencyTtlMs, 100).status());
       FB_ASSIGN_OR_RETURN(prior, txn.idempotency().Get(p.token_id, key));
-      if (prior && (prior->state == "done" || now - prior->created_at < kIdempotencyClaimMs)) {
+      if (prior && (prior->state != "pending" || now - prior->created_at < kIdempotencyClaimMs)) {
         return Status::Ok();
       }
       prior.reset();
@@ -85,6 +88,11 @@ inline GuardedHandler Idempotent(Store& store, const Clock& clock, GuardedHandle
         return http::Error(Conflict(
             "this Idempotency-Key was used for a different request; use a new key for a new request"));
       }
+      if (prior->state == "applied") {
+        return http::Error(Conflict(
+            "the request with this Idempotency-Key was applied but its answer was lost (the server "
+            "stopped or failed before storing it); look the result up instead of retrying"));
+      }
       if (prior->state != "done") {
         return http::Error(Conflict("a request with this Idempotency-Key is still running; retry later"));
       }
@@ -94,10 +102,19 @@ inline GuardedHandler Idempotent(Store& store, const Clock& clock, GuardedHandle
       replay.headers.push_back({"Idempotent-Replayed", "true"});
       return replay;
     }
-    Response answer = fn(req, p);
-    // If this fails, the claim stays pending: retries get 409 until it is given up.
+    Response answer;
+    bool applied = false;
+    {
+      IdempotentWriteScope scope({p.token_id, key, hash, "applied", 0, "", now});
+      answer = fn(req, p);
+      applied = scope.applied();
+    }
+    // If this fails, the key stays pending (retries get 409 until the claim is given up) or
+    // applied (retries get 409).
     (void)store.Write([&](Txn& txn) -> Status {
-      if (answer.status >= 500) return txn.idempotency().Remove(p.token_id, key);
+      if (answer.status >= 500) {
+        return applied ? Status::Ok() : txn.idempotency().Remove(p.token_id, key);
+      }
       return txn.idempotency().Put({p.token_id, key, hash, "done", answer.status, answer.body, now});
     });
     return answer;

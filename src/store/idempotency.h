@@ -16,7 +16,8 @@ struct IdempotencyRecord {
   int64_t token_id = 0;      // the principal: one token never sees another's answers
   std::string key;           // the client's Idempotency-Key
   std::string request_hash;  // SHA-256 of method, path and body of the first request
-  std::string state = "pending";  // pending (running), done (answer stored)
+  std::string state = "pending";  // pending (running), applied (its write committed, no answer
+                                  // stored yet), done (answer stored)
   int status = 0;                 // the answer, once done
   std::string body;
   TimeMs created_at = 0;

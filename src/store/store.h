@@ -96,6 +96,34 @@ class Store {
   virtual Status Close() = 0;
 };
 
+// Ties the write transactions run on this thread, while the scope lives, to one
+// Idempotency-Key: the first of them that commits also stores `applied` (state "applied") in
+// the same transaction, so that a crash between a write and its stored answer leaves the key
+// saying the write happened (api/handler_util.h, Idempotent). Every Store implementation calls
+// MarkInTxn at the end of each write transaction's function and Committed after its commit.
+class IdempotentWriteScope {
+ public:
+  explicit IdempotentWriteScope(IdempotencyRecord applied);
+  ~IdempotentWriteScope();
+  IdempotentWriteScope(const IdempotentWriteScope&) = delete;
+  IdempotentWriteScope& operator=(const IdempotentWriteScope&) = delete;
+
+  // Whether a write transaction committed under this scope.
+  bool applied() const { return applied_; }
+
+  // For Store implementations: stores the record in `txn` when this thread's scope has had no
+  // committed write yet.
+  static Status MarkInTxn(Txn& txn);
+  // For Store implementations: the write transaction on this thread committed.
+  static void Committed();
+
+ private:
+  IdempotencyRecord record_;
+  bool marked_ = false;   // stored in the transaction running now
+  bool applied_ = false;  // stored in a committed transaction
+  IdempotentWriteScope* outer_;
+};
+
 struct StoreOptions {
   std::string url;            // "sqlite:PATH"; "postgresql://..." is reserved for server mode
   int read_connections = 4;

@@ -52,8 +52,12 @@ class SqliteStore final : public Store {
   Status Write(const TxnFn& fn) override {
     std::lock_guard<std::mutex> lock(write_mu_);
     if (!writer_) return Unavailable("store is closed");
-    Status s = RunInTxn(*writer_, "BEGIN IMMEDIATE", fn);
+    Status s = RunInTxn(*writer_, "BEGIN IMMEDIATE", [&fn](Txn& txn) -> Status {
+      FB_RETURN_IF_ERROR(fn(txn));
+      return IdempotentWriteScope::MarkInTxn(txn);
+    });
     (s.ok() ? write_txns_ : failed_write_txns_)++;
+    if (s.ok()) IdempotentWriteScope::Committed();
     return s;
   }
 
