@@ -12,11 +12,8 @@ if [ "${1:-}" = "--asan" ]; then
   # - the SIGKILL crash harness (it proves durability, not memory safety, and runs 20 restarts)
   #   and the npm OpenTelemetry test (no C++ of ours runs there that others do not cover);
   # - the 30,000-record warm-up test (timing-bound, 120 s under ASan) and the descriptor-limit
-  #   test (ASan holds descriptors of its own);
-  # - PurgeTest and WarmTest: ASan reports a heap-buffer-overflow inside hnswlib 0.6.2
-  #   (searchBaseLayer from addPoint) once the index has grown and records were purged; an open
-  #   finding, see docs/memory.md.
-  exclude=(-E 'crash_harness|traces_otel_js|MemoryIntegration.ServesWithinSeconds|AcceptBacksOffAtTheDescriptorLimit|PurgeTest|WarmTest')
+  #   test (ASan holds descriptors of its own).
+  exclude=(-E 'crash_harness|traces_otel_js|MemoryIntegration.ServesWithinSeconds|AcceptBacksOffAtTheDescriptorLimit')
 fi
 scripts/setup.sh
 cmake --preset "$preset" >/dev/null

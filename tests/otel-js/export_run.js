@@ -37,6 +37,11 @@ const question = 'Please refund order A-1001, it arrived broken';
 const answer = 'I have refunded 42.50 EUR for order A-1001 to your card.';
 const messages = (role, text) => JSON.stringify([{ role, parts: [{ type: 'text', content: text }] }]);
 
+// Each step takes a little time, as real model calls and tools do: the JS SDK stamps spans in
+// whole milliseconds, and two spans started in the same millisecond are ordered by their random
+// span ids (an open point of issue 11), which would make two identical runs hash differently.
+const step = () => new Promise((resolve) => setTimeout(resolve, 3));
+
 async function main() {
   const root = tracer.startSpan('invoke_agent support-bot', {
     attributes: {
@@ -61,6 +66,7 @@ async function main() {
     },
   }, ctx);
   plan.end();
+  await step();
 
   const lookup = tracer.startSpan('execute_tool lookup_order', {
     attributes: {
@@ -72,6 +78,7 @@ async function main() {
     },
   }, ctx);
   lookup.end();
+  await step();
 
   const refund = tracer.startSpan('execute_tool issue_refund', {
     attributes: {
@@ -83,6 +90,7 @@ async function main() {
     },
   }, ctx);
   refund.end();
+  await step();
 
   const reply = tracer.startSpan('chat gpt-4o', {
     attributes: {
@@ -94,6 +102,7 @@ async function main() {
     },
   }, ctx);
   reply.end();
+  await step();
 
   root.setAttribute('gen_ai.output.messages', messages('assistant', answer));
   root.end();
