@@ -238,58 +238,65 @@ StatusOr<IngestResult> TraceService::IngestSpans(const std::vector<SpanData>& sp
   return result;
 }
 
+StatusOr<int64_t> TraceService::AssembleBatches(
+    const std::function<StatusOr<std::vector<std::string>>(Txn&, int)>& due,
+    const std::function<StatusOr<std::optional<TraceContent>>(Txn&, const std::string&)>& assemble,
+    TimeMs now) {
+  constexpr int kBatch = 200;
+  int64_t total = 0;
+  while (true) {
+    std::vector<StoredTraceEvent> stored;
+    size_t found = 0;
+    FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
+      stored.clear();
+      FB_ASSIGN_OR_RETURN(auto ids, due(txn, kBatch));
+      found = ids.size();
+      for (const auto& id : ids) {
+        FB_ASSIGN_OR_RETURN(auto assembled, assemble(txn, id));
+        if (!assembled) continue;
+        FB_ASSIGN_OR_RETURN(auto event, PutTrace(txn, *assembled, now));
+        stored.push_back(std::move(event));
+      }
+      return Status::Ok();
+    }));
+    total += static_cast<int64_t>(stored.size());
+    if (observer_ && !stored.empty()) observer_->OnTracesStored(stored);
+    if (found < kBatch) return total;
+  }
+}
+
 StatusOr<int64_t> TraceService::AssembleQuiet() {
   std::lock_guard<std::mutex> lock(quiet_mu_);
-  constexpr int kBatch = 200;
   TimeMs now = clock_.NowMs();
-  int64_t total = 0;
   // Large traces that took spans since they were assembled, under the agent that owns them.
-  while (true) {
-    std::vector<StoredTraceEvent> stored;
-    size_t found = 0;
-    FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
-      stored.clear();
-      FB_ASSIGN_OR_RETURN(auto ids, txn.traces().DueReassembly(now - options_.reassemble_delay_ms + 1, kBatch));
-      found = ids.size();
-      for (const auto& id : ids) {
-        FB_RETURN_IF_ERROR(txn.traces().DoneReassembly(id));
-        FB_ASSIGN_OR_RETURN(auto row, txn.traces().GetByTraceId(id));
-        if (!row) continue;
-        FB_ASSIGN_OR_RETURN(auto assembled, AssembleStored(txn, id, /*from_top=*/true));
-        if (!assembled) continue;
-        assembled->agent = row->agent;
-        FB_ASSIGN_OR_RETURN(auto event, PutTrace(txn, *assembled, now));
-        stored.push_back(std::move(event));
-      }
-      return Status::Ok();
-    }));
-    total += static_cast<int64_t>(stored.size());
-    if (observer_ && !stored.empty()) observer_->OnTracesStored(stored);
-    if (found < kBatch) break;
-  }
+  FB_ASSIGN_OR_RETURN(
+      int64_t total,
+      AssembleBatches(
+          [&](Txn& txn, int limit) {
+            return txn.traces().DueReassembly(now - options_.reassemble_delay_ms + 1, limit);
+          },
+          [](Txn& txn, const std::string& id) -> StatusOr<std::optional<TraceContent>> {
+            FB_RETURN_IF_ERROR(txn.traces().DoneReassembly(id));
+            FB_ASSIGN_OR_RETURN(auto row, txn.traces().GetByTraceId(id));
+            if (!row) return std::optional<TraceContent>();
+            FB_ASSIGN_OR_RETURN(auto assembled, AssembleStored(txn, id, /*from_top=*/true));
+            if (assembled) assembled->agent = row->agent;
+            return assembled;
+          },
+          now));
+  // Traces whose root span never came, quiet for quiet_ms.
   TimeMs cutoff = now - options_.quiet_ms;
   if (cutoff <= quiet_checked_to_) return total;
-  while (true) {
-    std::vector<StoredTraceEvent> stored;
-    size_t found = 0;
-    FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
-      stored.clear();
-      FB_ASSIGN_OR_RETURN(auto ids, txn.traces().QuietUnassembled(quiet_checked_to_, cutoff, kBatch));
-      found = ids.size();
-      for (const auto& id : ids) {
-        FB_ASSIGN_OR_RETURN(auto assembled, AssembleStored(txn, id, /*from_top=*/true));
-        if (!assembled) continue;
-        FB_ASSIGN_OR_RETURN(auto event, PutTrace(txn, *assembled, now));
-        stored.push_back(std::move(event));
-      }
-      return Status::Ok();
-    }));
-    total += static_cast<int64_t>(stored.size());
-    if (observer_ && !stored.empty()) observer_->OnTracesStored(stored);
-    if (found < kBatch) break;
-  }
+  FB_ASSIGN_OR_RETURN(
+      int64_t quiet,
+      AssembleBatches(
+          [&](Txn& txn, int limit) {
+            return txn.traces().QuietUnassembled(quiet_checked_to_, cutoff, limit);
+          },
+          [](Txn& txn, const std::string& id) { return AssembleStored(txn, id, /*from_top=*/true); },
+          now));
   quiet_checked_to_ = cutoff;
-  return total;
+  return total + quiet;
 }
 
 StatusOr<std::vector<std::string>> TraceService::IngestNative(const nlohmann::json& body,

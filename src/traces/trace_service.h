@@ -9,6 +9,7 @@
 #pragma once
 
 #include <mutex>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -173,6 +174,13 @@ class TraceService {
   const EventLog& log_;
   const Clock& clock_;
   const TraceOptions options_;
+  // Assembles, a batch per write transaction, the traces `due` names and `assemble` builds
+  // (nullopt: skipped), stores them and tells the observer; returns how many were stored.
+  StatusOr<int64_t> AssembleBatches(
+      const std::function<StatusOr<std::vector<std::string>>(Txn&, int)>& due,
+      const std::function<StatusOr<std::optional<TraceContent>>(Txn&, const std::string&)>& assemble,
+      TimeMs now);
+
   std::mutex quiet_mu_;
   TimeMs quiet_checked_to_ = 0;  // GUARDED_BY(quiet_mu_): spans received before it were seen
   TraceObserver* observer_ = nullptr;

@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "audit/anchor.h"
+#include "support/forwarding_store.h"
 #include "support/test_util.h"
 
 namespace firebreak {
@@ -242,23 +243,17 @@ TEST_F(AnchoredLogTest, AnIntactChainVerifiesAndNamesItsLastAnchor) {
 
 // A Store that runs `after_read` once, right after its `nth` read: the seam for "the server
 // wrote (and anchored) while verify was walking the chain".
-class ReadHookStore final : public Store {
+class ReadHookStore final : public testing::ForwardingStore {
  public:
   ReadHookStore(Store& inner, int nth, std::function<void()> after_read)
-      : inner_(inner), nth_(nth), after_read_(std::move(after_read)) {}
-  Status Write(const TxnFn& fn) override { return inner_.Write(fn); }
+      : ForwardingStore(inner), nth_(nth), after_read_(std::move(after_read)) {}
   Status Read(const TxnFn& fn) override {
     Status s = inner_.Read(fn);
     if (++reads_ == nth_) after_read_();
     return s;
   }
-  Status Compact() override { return inner_.Compact(); }
-  StatusOr<bool> CompactionPending() override { return inner_.CompactionPending(); }
-  StoreStats Stats() override { return inner_.Stats(); }
-  Status Close() override { return inner_.Close(); }
 
  private:
-  Store& inner_;
   int nth_;
   std::function<void()> after_read_;
   int reads_ = 0;

@@ -15,6 +15,7 @@
 
 #include "common/crypto.h"
 #include "memory/memory_service.h"
+#include "support/forwarding_store.h"
 #include "support/test_util.h"
 
 namespace firebreak {
@@ -28,22 +29,14 @@ constexpr int kRecords = 3000;
 constexpr int kDim = 8;
 
 // A real store whose Compact() fails while `fail_compact` is set.
-class FaultyStore final : public Store {
+class FaultyStore final : public testing::ForwardingStore {
  public:
-  explicit FaultyStore(Store& inner) : inner_(inner) {}
-  Status Write(const TxnFn& fn) override { return inner_.Write(fn); }
-  Status Read(const TxnFn& fn) override { return inner_.Read(fn); }
+  explicit FaultyStore(Store& inner) : ForwardingStore(inner) {}
   Status Compact() override {
     if (fail_compact) return Unavailable("injected: compaction failed");
     return inner_.Compact();
   }
-  StatusOr<bool> CompactionPending() override { return inner_.CompactionPending(); }
-  StoreStats Stats() override { return inner_.Stats(); }
-  Status Close() override { return inner_.Close(); }
   bool fail_compact = false;
-
- private:
-  Store& inner_;
 };
 
 // Record i's markers. Hex from a hash, so neighbouring full-text terms share no long prefix and

@@ -4,13 +4,13 @@
 
 #include <atomic>
 
-#include "store/store.h"
+#include "support/forwarding_store.h"
 
 namespace firebreak::testing {
 
-class FailingStore final : public Store {
+class FailingStore final : public ForwardingStore {
  public:
-  explicit FailingStore(Store& inner) : inner_(inner) {}
+  explicit FailingStore(Store& inner) : ForwardingStore(inner) {}
 
   // Lets the next `pass` writes through, then fails the `fail` after them with kUnavailable.
   void FailWrites(int fail, int pass = 0) {
@@ -31,14 +31,8 @@ class FailingStore final : public Store {
     }
     return inner_.Write(fn);
   }
-  Status Read(const TxnFn& fn) override { return inner_.Read(fn); }
-  Status Compact() override { return inner_.Compact(); }
-  StatusOr<bool> CompactionPending() override { return inner_.CompactionPending(); }
-  StoreStats Stats() override { return inner_.Stats(); }
-  Status Close() override { return inner_.Close(); }
 
  private:
-  Store& inner_;
   std::atomic<int> pass_writes_{0};
   std::atomic<int> fail_writes_{0};
   std::atomic<int> failed_{0};
