@@ -8,6 +8,7 @@
 #include <string>
 
 #include "audit/event_log.h"
+#include "comms/comms_service.h"
 #include "auth/auth.h"
 #include "common/clock.h"
 #include "common/readiness.h"
@@ -39,6 +40,7 @@ struct Deps {
   const Clock& clock;
   std::string version;
   const Readiness& readiness;
+  CommsService& comms;
 };
 
 // Registers every v1 route on `router`. `deps` must outlive the router.

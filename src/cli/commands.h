@@ -18,5 +18,7 @@ void AddMemoryCommands(CLI::App& app, Context& ctx, Action& action);
 void AddTraceCommands(CLI::App& app, Context& ctx, Action& action);
 // Needs the incident verbs first (adds `incident page`).
 void AddSignalCommands(CLI::App& app, Context& ctx, Action& action);
+// `notice`, and `comms update` (in the `comms` group when it exists).
+void AddNoticeCommands(CLI::App& app, Context& ctx, Action& action);
 
 }  // namespace firebreak::cli

@@ -24,6 +24,7 @@
 #include "audit/event_log.h"
 #include "auth/auth.h"
 #include "common/clock.h"
+#include "comms/comms_service.h"
 #include "common/crypto.h"
 #include "common/readiness.h"
 #include "config/policy.h"
@@ -100,6 +101,19 @@ void RaiseOpenFileLimit() {
   spdlog::info("open file limit {} (was {})", static_cast<uint64_t>(lim.rlim_cur),
                static_cast<uint64_t>(before));
 }
+
+// Late updates are chased through the pager's outbox, to the on-call.
+class PagerReminders final : public ReminderSink {
+ public:
+  explicit PagerReminders(paging::Pager& pager) : pager_(pager) {}
+  Status QueueReminder(Txn& txn, const IncidentRecord& incident, const std::string& key,
+                       const std::string& headline) override {
+    return pager_.Remind(txn, incident, key, headline).status();
+  }
+
+ private:
+  paging::Pager& pager_;
+};
 
 int Fail(const Status& s) {
   spdlog::error("{}", s.message());
@@ -182,6 +196,13 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     spdlog::warn("no paging targets configured: pages are recorded on the timeline, sent nowhere");
   }
 
+  // Communication: banners and updates pass the lint; late updates are chased through the
+  // pager's outbox.
+  PagerReminders reminders(pager);
+  CommsOptions comms_options;
+  comms_options.reminders = &reminders;
+  CommsService comms(**store, log, clock, comms_options);
+
   auto admin = tokens.BootstrapAdmin();
   if (!admin.ok()) return Fail(admin.status());
   if (*admin) {
@@ -196,7 +217,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   http::Router router;
   api::Deps deps{**store,        log,            tokens,      incidents, releases, **memory,
                  trace_service, signal_service, **detection, pager,     metrics,  clock,
-                 kVersion,      readiness};
+                 kVersion,      readiness,      comms};
   api::RegisterRoutes(router, deps);
 
   http::ServerOptions server_options;
@@ -264,6 +285,13 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
                          std::max<int64_t>(1000, trace_options.quiet_ms / 6),
                          std::max<int64_t>(100, trace_options.reassemble_delay_ms))));
   quiet_assembler.Start();
+  traces::PeriodicWorker comms_chaser(
+      [&comms] {
+        auto chased = comms.ChaseOverdue();
+        if (!chased.ok()) spdlog::warn("chasing late updates failed: {}", chased.status().message());
+      },
+      std::chrono::seconds(10));
+  comms_chaser.Start();
   // Traces committed but not inspected before a crash are still queued: inspect them now.
   if (Status warmed = (*detection)->Warm(); !warmed.ok()) {
     spdlog::error("detectors: warm-up: {}", warmed.message());

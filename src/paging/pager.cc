@@ -196,6 +196,14 @@ Status Pager::Plan(Txn& txn, const IncidentRecord& inc) {
   return Status::Ok();
 }
 
+StatusOr<std::vector<DeliveryRecord>> Pager::Remind(Txn& txn, const IncidentRecord& inc,
+                                                    const std::string& key,
+                                                    const std::string& headline) {
+  std::vector<std::string> targets;
+  if (!policy_.escalation.empty()) targets = policy_.escalation[0];
+  return Queue(txn, inc, targets, "notify", key, headline);
+}
+
 Status Pager::FireTimer(Txn& txn, const TimerRecord& t) {
   TimeMs now = clock_.NowMs();
   FB_ASSIGN_OR_RETURN(bool claimed, txn.paging().ClaimTimer(t.id, now));

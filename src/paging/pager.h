@@ -86,6 +86,11 @@ class Pager final : public IncidentObserver {
                                                 const std::vector<std::string>& targets,
                                                 const std::string& message);
 
+  // Queues a reminder about `inc` inside `txn` to escalation step 0 (the on-call), once per
+  // `key`: a late update its comms owner owes, for example. Returns the deliveries queued.
+  StatusOr<std::vector<DeliveryRecord>> Remind(Txn& txn, const IncidentRecord& inc,
+                                               const std::string& key, const std::string& headline);
+
   // One pass: fires the timers due now, then sends the deliveries due now.
   StatusOr<TickResult> Tick();
 

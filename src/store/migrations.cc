@@ -380,6 +380,47 @@ CREATE TABLE trace_reassembly (
 ) WITHOUT ROWID;
 CREATE INDEX trace_reassembly_due ON trace_reassembly (queued_at);
 )sql",
+      // 9: communication: an incident's public notice, its updates by audience, and what
+      // communication knows of it (owner, confirmed root cause, the next update promised).
+      R"sql(
+CREATE TABLE notices (
+  incident_id INTEGER PRIMARY KEY REFERENCES incidents(id),
+  status TEXT NOT NULL,
+  message TEXT NOT NULL,
+  eta INTEGER,
+  next_update_at INTEGER,
+  lint TEXT NOT NULL DEFAULT '[]',
+  override_reason TEXT NOT NULL DEFAULT '',
+  updated_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE incident_updates (
+  id INTEGER PRIMARY KEY,
+  incident_id INTEGER NOT NULL REFERENCES incidents(id),
+  audience TEXT NOT NULL CHECK (audience IN ('internal', 'affected', 'public')),
+  impact TEXT NOT NULL,
+  actions TEXT NOT NULL DEFAULT '',
+  user_action TEXT NOT NULL DEFAULT '',
+  eta INTEGER,
+  next_update_at INTEGER,
+  lint TEXT NOT NULL DEFAULT '[]',
+  override_reason TEXT NOT NULL DEFAULT '',
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX incident_updates_by_incident ON incident_updates (incident_id);
+CREATE TABLE incident_comms (
+  incident_id INTEGER PRIMARY KEY REFERENCES incidents(id),
+  owner TEXT NOT NULL DEFAULT '',
+  root_cause TEXT NOT NULL DEFAULT '',
+  root_cause_confirmed_at INTEGER,
+  next_update_at INTEGER,
+  reminded_for INTEGER,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX incident_comms_promised ON incident_comms (next_update_at);
+)sql",
   };
   return kMigrations;
 }

@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "store/comms.h"
 #include "store/events.h"
 #include "store/idempotency.h"
 #include "store/incidents.h"
@@ -63,6 +64,7 @@ class Txn {
   virtual Status RequestCompaction() = 0;
   virtual IdempotencyRepo& idempotency() = 0;
   virtual InspectionRepo& inspections() = 0;
+  virtual CommsRepo& comms() = 0;
 };
 
 class Store {

@@ -208,13 +208,32 @@ class SqliteInspectionRepo final : public InspectionRepo {
   Connection& conn_;
 };
 
+class SqliteCommsRepo final : public CommsRepo {
+ public:
+  explicit SqliteCommsRepo(Connection& conn) : conn_(conn) {}
+  StatusOr<std::optional<NoticeRecord>> GetNotice(int64_t incident_id) override;
+  Status PutNotice(const NoticeRecord& n) override;
+  StatusOr<bool> DeleteNotice(int64_t incident_id) override;
+  StatusOr<std::vector<NoticeRecord>> Notices() override;
+  StatusOr<int64_t> AddUpdate(const UpdateRecord& u) override;
+  StatusOr<std::vector<UpdateRecord>> Updates(int64_t incident_id, const std::string& audience) override;
+  StatusOr<std::optional<UpdateRecord>> GetUpdate(int64_t id) override;
+  StatusOr<std::optional<CommsRecord>> GetComms(int64_t incident_id) override;
+  Status PutComms(const CommsRecord& c) override;
+  StatusOr<std::vector<CommsRecord>> Overdue(TimeMs now, int limit) override;
+  StatusOr<int64_t> EvidenceCount(int64_t incident_id) override;
+
+ private:
+  Connection& conn_;
+};
+
 // The transaction object handed to Store::Write/Read callbacks.
 class SqliteTxn final : public Txn {
  public:
   explicit SqliteTxn(Connection& conn)
       : conn_(conn), incidents_(conn), events_(conn), tokens_(conn), releases_(conn),
         memory_(conn), traces_(conn), signals_(conn), paging_(conn), idempotency_(conn),
-        inspections_(conn) {}
+        inspections_(conn), comms_(conn) {}
   IncidentRepo& incidents() override { return incidents_; }
   EventRepo& events() override { return events_; }
   TokenRepo& tokens() override { return tokens_; }
@@ -225,6 +244,7 @@ class SqliteTxn final : public Txn {
   PagingRepo& paging() override { return paging_; }
   IdempotencyRepo& idempotency() override { return idempotency_; }
   InspectionRepo& inspections() override { return inspections_; }
+  CommsRepo& comms() override { return comms_; }
   Status RequestCompaction() override;
 
  private:
@@ -239,6 +259,7 @@ class SqliteTxn final : public Txn {
   SqlitePagingRepo paging_;
   SqliteIdempotencyRepo idempotency_;
   SqliteInspectionRepo inspections_;
+  SqliteCommsRepo comms_;
 };
 
 }  // namespace firebreak::sqlite

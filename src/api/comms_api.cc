@@ -1,0 +1,224 @@
+// Communication: the public banner (GET /api/v1/status, no token), an incident's notice,
+// its structured updates by audience, its comms facts, and the message lint.
+#include "api/routes.h"
+
+#include "api/handler_util.h"
+#include "comms/comms_service.h"
+#include "common/crypto.h"
+
+namespace firebreak::api {
+namespace {
+
+Json TimeOrNull(const std::optional<TimeMs>& t) { return t ? Json(FormatTime(*t)) : Json(nullptr); }
+
+Json NoticeJson(const NoticeRecord& n) {
+  return {{"incident", IncidentName(n.incident_id)},
+          {"status", n.status},
+          {"message", n.message},
+          {"eta", TimeOrNull(n.eta)},
+          {"next_update_at", TimeOrNull(n.next_update_at)},
+          {"updated_at", FormatTime(n.updated_at)},
+          {"updated_by", n.updated_by},
+          {"created_at", FormatTime(n.created_at)},
+          {"lint", Json::parse(n.lint_json, nullptr, false)},
+          {"override_reason", n.override_reason}};
+}
+
+Json UpdateJson(const UpdateRecord& u) {
+  return {{"id", u.id},
+          {"incident", IncidentName(u.incident_id)},
+          {"audience", u.audience},
+          {"impact", u.impact},
+          {"actions", u.actions},
+          {"user_action", u.user_action},
+          {"eta", TimeOrNull(u.eta)},
+          {"next_update_at", TimeOrNull(u.next_update_at)},
+          {"created_by", u.created_by},
+          {"created_at", FormatTime(u.created_at)},
+          {"lint", Json::parse(u.lint_json, nullptr, false)},
+          {"override_reason", u.override_reason}};
+}
+
+Json FactsJson(const CommsRecord& c) {
+  return {{"incident", IncidentName(c.incident_id)},
+          {"owner", c.owner},
+          {"root_cause", c.root_cause},
+          {"root_cause_confirmed_at", TimeOrNull(c.root_cause_confirmed_at)},
+          {"next_update_at", TimeOrNull(c.next_update_at)}};
+}
+
+// A refusal by the lint: the usual error body, with the findings.
+Response Refused(const LintRefusal& refusal) {
+  Response r = http::Error(refusal.status);
+  Json body = Json::parse(r.body, nullptr, false);
+  if (body.is_object()) {
+    body["findings"] = FindingsJson(refusal.findings);
+    r.body = body.dump();
+  }
+  return r;
+}
+
+}  // namespace
+
+void RegisterComms(http::Router& r, const Deps& d) {
+  TokenService& tok = d.tokens;
+  CommsService& comms = d.comms;
+
+  // The banner a product polls: no token, any origin, cacheable for 5 s. Only public notices
+  // exist, so nothing internal can reach it.
+  r.Add("GET", "/api/v1/status", [&comms](const Request& req) {
+    auto notices = comms.PublicStatus();
+    if (!notices.ok()) return http::Error(notices.status());
+    Json out = {{"notices", Json::array()}};
+    for (const auto& p : *notices) {
+      const NoticeRecord& n = p.notice;
+      out["notices"].push_back({{"incident", IncidentName(n.incident_id)},
+                                {"severity", p.severity > 0 ? Json("SEV-" + std::to_string(p.severity)) : Json(nullptr)},
+                                {"status", n.status},
+                                {"message", n.message},
+                                {"eta", TimeOrNull(n.eta)},
+                                {"next_update_at", TimeOrNull(n.next_update_at)},
+                                {"updated_at", FormatTime(n.updated_at)},
+                                {"overdue", p.overdue}});
+    }
+    Response res = http::Json(200, out);
+    std::string etag = "\"" + Sha256Hex(res.body).substr(0, 32) + "\"";
+    res.headers.push_back({"Access-Control-Allow-Origin", "*"});
+    res.headers.push_back({"Cache-Control", "public, max-age=5"});
+    res.headers.push_back({"ETag", etag});
+    if (req.Header("if-none-match") == etag) {
+      res.status = 304;
+      res.body.clear();
+    }
+    return res;
+  });
+
+  r.Add("GET", "/api/v1/incidents/{id}/notice", Guard(tok, Role::kViewer, [&comms](const Request& req, const Principal&) {
+    auto id = IncidentIdParam(req);
+    if (!id.ok()) return http::Error(id.status());
+    auto notice = comms.Notice(*id);
+    if (!notice.ok()) return http::Error(notice.status());
+    if (!*notice) return http::Error(NotFound(IncidentName(*id) + " has no notice"));
+    return http::Json(200, NoticeJson(**notice));
+  }));
+
+  r.Add("PUT", "/api/v1/incidents/{id}/notice", Guard(tok, Role::kResponder, [&comms](const Request& req, const Principal& p) {
+    auto id = IncidentIdParam(req);
+    if (!id.ok()) return http::Error(id.status());
+    auto body = http::ParseJsonObject(req.body);
+    if (!body.ok()) return http::Error(body.status());
+    NoticeInput in;
+    auto status = StringField(*body, "status", false);
+    auto message = StringField(*body, "message", true);
+    auto reason = StringField(*body, "override_reason", false);
+    auto audience = StringField(*body, "audience", false);
+    auto eta = TimeField(*body, "eta");
+    auto next = TimeField(*body, "next_update_at");
+    for (const Status* s : {&status.status(), &message.status(), &reason.status(), &audience.status(),
+                            &eta.status(), &next.status()}) {
+      if (!s->ok()) return http::Error(*s);
+    }
+    if (!status->empty()) in.status = *status;
+    if (!audience->empty()) in.audience = *audience;
+    in.message = *message;
+    in.override_reason = *reason;
+    in.eta = *eta;
+    in.next_update_at = *next;
+    LintRefusal refusal;
+    auto set = comms.SetNotice(p.name, *id, in, &refusal);
+    if (!set.ok()) return refusal.findings.empty() ? http::Error(set.status()) : Refused(refusal);
+    return http::Json(200, {{"notice", NoticeJson(set->record)}, {"findings", FindingsJson(set->findings)}});
+  }));
+
+  r.Add("DELETE", "/api/v1/incidents/{id}/notice", Guard(tok, Role::kResponder, [&comms](const Request& req, const Principal& p) {
+    auto id = IncidentIdParam(req);
+    if (!id.ok()) return http::Error(id.status());
+    Status s = comms.ClearNotice(p.name, *id);
+    if (!s.ok()) return http::Error(s);
+    return http::Json(200, {{"incident", IncidentName(*id)}, {"cleared", true}});
+  }));
+
+  r.Add("POST", "/api/v1/incidents/{id}/updates", Guard(tok, Role::kResponder, Idempotent(d.store, d.clock, [&comms](const Request& req, const Principal& p) {
+    auto id = IncidentIdParam(req);
+    if (!id.ok()) return http::Error(id.status());
+    auto body = http::ParseJsonObject(req.body);
+    if (!body.ok()) return http::Error(body.status());
+    UpdateInput in;
+    auto audience = StringField(*body, "audience", true);
+    auto impact = StringField(*body, "impact", true);
+    auto actions = StringField(*body, "actions", false);
+    auto user_action = StringField(*body, "user_action", false);
+    auto reason = StringField(*body, "override_reason", false);
+    auto eta = TimeField(*body, "eta");
+    auto next = TimeField(*body, "next_update_at");
+    for (const Status* s : {&audience.status(), &impact.status(), &actions.status(), &user_action.status(),
+                            &reason.status(), &eta.status(), &next.status()}) {
+      if (!s->ok()) return http::Error(*s);
+    }
+    in.audience = *audience;
+    in.impact = *impact;
+    in.actions = *actions;
+    in.user_action = *user_action;
+    in.override_reason = *reason;
+    in.eta = *eta;
+    in.next_update_at = *next;
+    LintRefusal refusal;
+    auto posted = comms.PostUpdate(p.name, *id, in, &refusal);
+    if (!posted.ok()) return refusal.findings.empty() ? http::Error(posted.status()) : Refused(refusal);
+    return http::Json(201, {{"update", UpdateJson(posted->record)}, {"findings", FindingsJson(posted->findings)}});
+  })));
+
+  r.Add("GET", "/api/v1/incidents/{id}/updates", Guard(tok, Role::kViewer, [&comms](const Request& req, const Principal&) {
+    auto id = IncidentIdParam(req);
+    if (!id.ok()) return http::Error(id.status());
+    return Respond(comms.Updates(*id, req.Query("audience")), 200, [&](const std::vector<UpdateRecord>& list) {
+      Json out = {{"incident", IncidentName(*id)}, {"updates", Json::array()}};
+      for (const auto& u : list) out["updates"].push_back(UpdateJson(u));
+      return out;
+    });
+  }));
+
+  r.Add("GET", "/api/v1/incidents/{id}/comms", Guard(tok, Role::kViewer, [&comms](const Request& req, const Principal&) {
+    auto id = IncidentIdParam(req);
+    if (!id.ok()) return http::Error(id.status());
+    return Respond(comms.Facts(*id), 200, FactsJson);
+  }));
+
+  r.Add("PUT", "/api/v1/incidents/{id}/comms", Guard(tok, Role::kResponder, [&comms](const Request& req, const Principal& p) {
+    auto id = IncidentIdParam(req);
+    if (!id.ok()) return http::Error(id.status());
+    auto body = http::ParseJsonObject(req.body);
+    if (!body.ok()) return http::Error(body.status());
+    std::optional<std::string> owner, root_cause;
+    for (auto [name, slot] : {std::pair<const char*, std::optional<std::string>*>{"owner", &owner},
+                              {"root_cause", &root_cause}}) {
+      if (!body->contains(name)) continue;
+      auto v = StringField(*body, name, true);
+      if (!v.ok()) return http::Error(v.status());
+      *slot = *v;
+    }
+    return Respond(comms.SetFacts(p.name, *id, owner, root_cause), 200, FactsJson);
+  }));
+
+  r.Add("POST", "/api/v1/incidents/{id}/lint", Guard(tok, Role::kViewer, [&comms](const Request& req, const Principal&) {
+    auto id = IncidentIdParam(req);
+    if (!id.ok()) return http::Error(id.status());
+    auto body = http::ParseJsonObject(req.body);
+    if (!body.ok()) return http::Error(body.status());
+    auto text = StringField(*body, "text", true);
+    auto audience = StringField(*body, "audience", false);
+    auto eta = TimeField(*body, "eta");
+    auto next = TimeField(*body, "next_update_at");
+    for (const Status* s : {&text.status(), &audience.status(), &eta.status(), &next.status()}) {
+      if (!s->ok()) return http::Error(*s);
+    }
+    auto findings = comms.Lint(*id, *text, audience->empty() ? "public" : *audience,
+                               eta->has_value() || next->has_value());
+    if (!findings.ok()) return http::Error(findings.status());
+    bool blocking = false;
+    for (const auto& f : *findings) blocking = blocking || f.blocking;
+    return http::Json(200, {{"findings", FindingsJson(*findings)}, {"blocking", blocking}});
+  }));
+}
+
+}  // namespace firebreak::api
