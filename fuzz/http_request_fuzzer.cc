@@ -43,6 +43,7 @@ struct World {
   paging::HttpSender sender;
   std::unique_ptr<paging::Pager> pager;
   std::unique_ptr<CommsService> comms;
+  std::unique_ptr<TimelineFeed> timeline;
   http::HttpMetrics metrics;
   Readiness readiness;
   std::unique_ptr<api::Deps> deps;
@@ -75,10 +76,11 @@ World* BuildWorld() {
   w->pager = std::make_unique<paging::Pager>(*w->store, *w->log, w->clock, paging::PagingPolicy{},
                                              w->sender);
   w->comms = std::make_unique<CommsService>(*w->store, *w->log, w->clock, CommsOptions{});
+  w->timeline = std::make_unique<TimelineFeed>(*w->store, std::chrono::milliseconds(200));
   w->deps.reset(new api::Deps{*w->store, *w->log, *w->tokens, *w->incidents, *w->releases,
                               *w->memory, *w->traces, *w->signals, *w->detection, *w->pager,
                               w->metrics, w->clock, "fuzz", w->readiness,
-                              *w->comms});
+                              *w->comms, *w->timeline});
   api::RegisterRoutes(w->router, *w->deps);
   std::filesystem::remove_all(dir);  // the open files stay usable; nothing is left behind
   return w;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "audit/event_log.h"
+#include "audit/timeline_feed.h"
 #include "comms/comms_service.h"
 #include "auth/auth.h"
 #include "common/clock.h"
@@ -41,6 +42,7 @@ struct Deps {
   std::string version;
   const Readiness& readiness;
   CommsService& comms;
+  TimelineFeed& timeline;
 };
 
 // Registers every v1 route on `router`. `deps` must outlive the router.

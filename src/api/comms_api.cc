@@ -3,6 +3,7 @@
 #include "api/routes.h"
 
 #include "api/handler_util.h"
+#include "api/json.h"
 #include "comms/comms_service.h"
 #include "common/crypto.h"
 
@@ -58,6 +59,26 @@ Response Refused(const LintRefusal& refusal) {
   return r;
 }
 
+// One client of GET /api/v1/stream: the events it missed (Last-Event-ID) first, then live ones;
+// sequence numbers never go backwards on the wire.
+struct TimelineStream {
+  std::mutex mu;
+  std::shared_ptr<http::EventStream> stream;  // GUARDED_BY(mu); null until the backlog is sent
+  std::vector<EventRecord> pending;           // GUARDED_BY(mu): live events during the backlog
+  int64_t last_sent = 0;                      // GUARDED_BY(mu)
+  std::optional<int64_t> incident;            // only this incident's events
+
+  // Sends `e` when the client does not have it yet. Call with mu held.
+  void SendLocked(const EventRecord& e) {
+    if (e.seq <= last_sent || !e.incident_id) return;
+    if (incident && *e.incident_id != *incident) return;
+    if (stream->Send({std::to_string(e.seq), e.kind, EventJson(e).dump()})) last_sent = e.seq;
+  }
+};
+
+// The most events a reconnecting client gets back at once; older ones are on the timeline.
+constexpr int kStreamBacklog = 10'000;
+
 }  // namespace
 
 void RegisterComms(http::Router& r, const Deps& d) {
@@ -91,6 +112,73 @@ void RegisterComms(http::Router& r, const Deps& d) {
       res.body.clear();
     }
     return res;
+  });
+
+  // The incidents' timelines live (updates of every audience included: viewers are staff).
+  // Event ids are the audit log's sequence numbers; Last-Event-ID (or ?last_event_id=) resumes.
+  r.AddAsync("GET", "/api/v1/stream", [&d](const Request& req, std::shared_ptr<http::Completion> done) {
+    auto principal = d.tokens.Authenticate(req.Header("authorization"));
+    if (!principal.ok()) return done->Respond(http::Error(principal.status()));
+    if (Status allowed = Authorize(*principal, Role::kViewer); !allowed.ok()) {
+      return done->Respond(http::Error(allowed));
+    }
+    auto state = std::make_shared<TimelineStream>();
+    if (std::string inc = req.Query("incident"); !inc.empty()) {
+      state->incident = ParseIncidentId(inc);
+      if (!state->incident) {
+        return done->Respond(http::Error(InvalidArgument("'incident' must be an incident id such as INC-42")));
+      }
+    }
+    std::string last_text(req.Header("last-event-id"));
+    if (last_text.empty()) last_text = req.Query("last_event_id");
+    std::optional<int64_t> resume;
+    if (!last_text.empty()) {
+      try {
+        size_t used = 0;
+        resume = std::stoll(last_text, &used);
+        if (used != last_text.size() || *resume < 0) throw std::invalid_argument("id");
+      } catch (const std::exception&) {
+        return done->Respond(http::Error(InvalidArgument("'Last-Event-ID' must be an event sequence number")));
+      }
+    }
+    uint64_t id = d.timeline.Subscribe([state](const EventRecord& e) {
+      std::lock_guard<std::mutex> lock(state->mu);
+      if (!state->stream) {
+        state->pending.push_back(e);
+        return;
+      }
+      state->SendLocked(e);
+    });
+    std::vector<EventRecord> backlog;
+    if (resume) {
+      Status read = d.store.Read([&](Txn& txn) -> Status {
+        int64_t after = *resume;
+        while (static_cast<int>(backlog.size()) < kStreamBacklog) {
+          FB_ASSIGN_OR_RETURN(auto batch, txn.events().After(after, 1000));
+          if (batch.empty()) break;
+          after = batch.back().seq;
+          backlog.insert(backlog.end(), batch.begin(), batch.end());
+        }
+        return Status::Ok();
+      });
+      if (!read.ok()) {
+        d.timeline.Unsubscribe(id);
+        return done->Respond(http::Error(read));
+      }
+    }
+    auto stream = done->OpenStream();
+    if (!stream) {
+      d.timeline.Unsubscribe(id);
+      return;
+    }
+    TimelineFeed& feed = d.timeline;
+    stream->OnClose([&feed, id] { feed.Unsubscribe(id); });
+    std::lock_guard<std::mutex> lock(state->mu);
+    state->stream = stream;
+    state->last_sent = resume.value_or(0);
+    for (const auto& e : backlog) state->SendLocked(e);
+    for (const auto& e : state->pending) state->SendLocked(e);
+    state->pending.clear();
   });
 
   r.Add("GET", "/api/v1/incidents/{id}/notice", Guard(tok, Role::kViewer, [&comms](const Request& req, const Principal&) {

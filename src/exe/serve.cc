@@ -22,6 +22,7 @@
 #include "api/api.h"
 #include "audit/anchor.h"
 #include "audit/event_log.h"
+#include "audit/timeline_feed.h"
 #include "auth/auth.h"
 #include "common/clock.h"
 #include "comms/comms_service.h"
@@ -202,6 +203,9 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   CommsOptions comms_options;
   comms_options.reminders = &reminders;
   CommsService comms(**store, log, clock, comms_options);
+  // What GET /api/v1/stream sends: the timelines as they grow.
+  TimelineFeed timeline(**store, std::chrono::milliseconds(200));
+  if (Status started = timeline.Start(); !started.ok()) return Fail(started);
 
   auto admin = tokens.BootstrapAdmin();
   if (!admin.ok()) return Fail(admin.status());
@@ -217,7 +221,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   http::Router router;
   api::Deps deps{**store,        log,            tokens,      incidents, releases, **memory,
                  trace_service, signal_service, **detection, pager,     metrics,  clock,
-                 kVersion,      readiness,      comms};
+                 kVersion,      readiness,      comms,       timeline};
   api::RegisterRoutes(router, deps);
 
   http::ServerOptions server_options;

@@ -227,6 +227,7 @@ std::vector<Row> Rows(const std::string& hash_b, int64_t record_b, int64_t quara
       {"POST", "/api/v1/incidents/{inc}/page", "", Responder(409), "detection.md: page needs responder"},
       {"GET", "/api/v1/incidents/{inc}/pages", "", Viewer(200), "paging: reading needs viewer"},
       {"GET", "/api/v1/status", "", Public(200), "comms: the banner is public"},
+      {"GET", "/api/v1/stream", "", Viewer(200), "comms: the timeline stream needs viewer", /*stream=*/true},
       {"GET", "/api/v1/incidents/{inc}/notice", "", Viewer(404), "comms: reading needs viewer (no notice)"},
       {"PUT", "/api/v1/incidents/{inc}/notice", "{}", Responder(400), "comms: banners need responder"},
       {"DELETE", "/api/v1/incidents/{inc}/notice", "", Responder(404), "comms: banners need responder"},

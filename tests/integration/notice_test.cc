@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "support/server_process.h"
+#include "support/stream_client.h"
 
 namespace firebreak::testing {
 namespace {
@@ -114,6 +115,44 @@ TEST_F(NoticeIntegration, TheLintRefusesWithFindingsAndAnOverrideIsAudited) {
                        Json{{"text", "This was caused by OpenAI."}, {"audience", "public"}}.dump(), viewer_);
   ASSERT_EQ(lint.status, 200) << lint.body;
   EXPECT_EQ(lint.json["blocking"], true);
+}
+
+// Internal updates fan out on GET /api/v1/stream (server-sent events, ids are the audit log's
+// sequence numbers), and a client that reconnects with Last-Event-ID gets what it missed.
+TEST_F(NoticeIntegration, InternalUpdatesStreamLiveAndAReconnectResumes) {
+  StreamClient live(server_.port());
+  ASSERT_TRUE(live.connected());
+  live.Get("/api/v1/stream?incident=" + id_, viewer_);
+  ASSERT_TRUE(live.ReadUntil("text/event-stream")) << live.received();
+  auto first = HttpCall(server_.port(), "POST", "/api/v1/incidents/" + id_ + "/updates",
+                        Json{{"audience", "internal"}, {"impact", "v2 leaks card numbers; rolling back"},
+                             {"next_update_at", InMinutes(20)}}.dump(), responder_);
+  ASSERT_EQ(first.status, 201) << first.body;
+  ASSERT_TRUE(live.ReadUntil("rolling back")) << live.received();
+  EXPECT_NE(live.received().find("event: comms.update"), std::string::npos) << live.received();
+  // The id of the update's event, as the client saw it.
+  const std::string& got = live.received();
+  size_t at = got.rfind("id: ", got.find("event: comms.update"));
+  ASSERT_NE(at, std::string::npos) << got;
+  std::string last_id = got.substr(at + 4, got.find('\n', at) - at - 4);
+  live.Close();
+
+  // Missed while away: a note and a second update.
+  ASSERT_EQ(HttpCall(server_.port(), "POST", "/api/v1/incidents/" + id_ + "/timeline",
+                     Json{{"text", "vendor paged"}}.dump(), responder_).status, 201);
+  ASSERT_EQ(HttpCall(server_.port(), "POST", "/api/v1/incidents/" + id_ + "/updates",
+                     Json{{"audience", "internal"}, {"impact", "rollback done, watching"},
+                          {"next_update_at", InMinutes(40)}}.dump(), responder_).status, 201);
+  StreamClient again(server_.port());
+  again.Get("/api/v1/stream?incident=" + id_, viewer_, "Last-Event-ID: " + last_id + "\r\n");
+  ASSERT_TRUE(again.ReadUntil("rollback done, watching")) << again.received();
+  EXPECT_NE(again.received().find("vendor paged"), std::string::npos);
+  EXPECT_EQ(again.received().find("rolling back"), std::string::npos) << "already had it";
+
+  // The stream needs a viewer token.
+  StreamClient anonymous(server_.port());
+  anonymous.Get("/api/v1/stream", "");
+  EXPECT_TRUE(anonymous.ReadUntil("401")) << anonymous.received();
 }
 
 TEST_F(NoticeIntegration, BadInputChangesNothing) {
