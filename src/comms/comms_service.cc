@@ -61,6 +61,25 @@ Json FindingsJson(const std::vector<LintFinding>& findings) {
   return out;
 }
 
+std::string DefaultBannerMessage(TimeMs next_update_at) {
+  return "We are investigating a problem with answers from our assistant. We have paused the "
+         "affected feature while we look into it. Next update by " +
+         FormatTime(next_update_at).substr(0, 16) + " UTC.";
+}
+
+StatusOr<std::string> CommsService::RaiseDefaultBanner(const std::string& actor,
+                                                       const IncidentRecord& incident, bool dry_run) {
+  FB_ASSIGN_OR_RETURN(auto current, Notice(incident.id));
+  if (current) return std::string("banner already up (") + current->status + ")";
+  TimeMs next = clock_.NowMs() + options_.default_next_update_ms;
+  if (dry_run) return "would raise the default banner, next update by " + FormatTime(next);
+  NoticeInput in;
+  in.message = DefaultBannerMessage(next);
+  in.next_update_at = next;
+  FB_ASSIGN_OR_RETURN(auto raised, SetNotice(actor, incident.id, in));
+  return "banner raised, next update by " + FormatTime(*raised.record.next_update_at);
+}
+
 CommsService::CommsService(Store& store, const EventLog& log, const Clock& clock, CommsOptions options)
     : store_(store), log_(log), clock_(clock), options_(std::move(options)) {}
 

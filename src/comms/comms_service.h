@@ -41,7 +41,12 @@ struct CommsOptions {
   AffectedCount affected;        // null: affected users not measured
   ReminderSink* reminders = nullptr;  // null: lateness only on the timeline
   size_t max_message_bytes = 4000;
+  int64_t default_next_update_ms = 30 * 60'000;  // the promise of the default banner
 };
+
+// The default banner's text: it states what is known (a problem, the feature paused) and when
+// the next update comes, and nothing the lint refuses.
+std::string DefaultBannerMessage(TimeMs next_update_at);
 
 struct NoticeInput {
   std::string status = "investigating";
@@ -91,6 +96,12 @@ class CommsService {
   // findings: `refusal` gets them).
   StatusOr<Linted<NoticeRecord>> SetNotice(const std::string& actor, int64_t incident_id,
                                            const NoticeInput& in, LintRefusal* refusal = nullptr);
+  // The isolation playbook's last step: raises the default banner of `incident` (a text that
+  // passes the lint, status investigating, next update in default_next_update_ms) unless one
+  // is up already. `dry_run`: says what it would do and writes nothing. Returns a one-line
+  // summary for the timeline.
+  StatusOr<std::string> RaiseDefaultBanner(const std::string& actor, const IncidentRecord& incident,
+                                           bool dry_run);
   // Takes the notice down; kNotFound when there is none.
   Status ClearNotice(const std::string& actor, int64_t incident_id);
   StatusOr<std::optional<NoticeRecord>> Notice(int64_t incident_id);

@@ -177,6 +177,24 @@ TEST_F(CommsServiceTest, ALateUpdateIsFlaggedAndChasedOnce) {
   EXPECT_EQ(reminders_.sent.size(), 2u);
 }
 
+TEST_F(CommsServiceTest, TheDefaultBannerPassesTheLintAndIsRaisedOnce) {
+  affected_ = 5000;  // even with many affected users, the default text minimises nothing
+  auto inc = incidents_.Get(id_);
+  auto dry = comms_->RaiseDefaultBanner("firebreak", *inc, /*dry_run=*/true);
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  EXPECT_NE(dry->find("would raise"), std::string::npos);
+  EXPECT_FALSE(comms_->Notice(id_)->has_value());
+  auto raised = comms_->RaiseDefaultBanner("firebreak", *inc, false);
+  ASSERT_TRUE(raised.ok()) << raised.status().ToString();
+  auto notice = comms_->Notice(id_);
+  ASSERT_TRUE(notice->has_value());
+  EXPECT_EQ((*notice)->lint_json, "[]") << "the default text has no finding";
+  EXPECT_TRUE((*notice)->next_update_at.has_value());
+  auto again = comms_->RaiseDefaultBanner("firebreak", *inc, false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(again->find("already up"), std::string::npos);
+}
+
 TEST_F(CommsServiceTest, BadInputIsRefusedWithNothingWritten) {
   size_t before = TimelineSize();
   EXPECT_EQ(comms_->SetNotice("alice", 999, Notice("x")).status().code(), StatusCode::kNotFound);
