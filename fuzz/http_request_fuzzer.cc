@@ -42,6 +42,7 @@ struct World {
   std::unique_ptr<DetectionPipeline> detection;
   paging::HttpSender sender;
   std::unique_ptr<paging::Pager> pager;
+  std::unique_ptr<notify::UserNotifier> notifier;
   http::HttpMetrics metrics;
   Readiness readiness;
   std::unique_ptr<api::Deps> deps;
@@ -73,9 +74,10 @@ World* BuildWorld() {
   w->detection = std::move(*detection);
   w->pager = std::make_unique<paging::Pager>(*w->store, *w->log, w->clock, paging::PagingPolicy{},
                                              w->sender);
+  w->notifier = std::make_unique<notify::UserNotifier>(*w->store, *w->log, *w->pager, w->clock);
   w->deps.reset(new api::Deps{*w->store, *w->log, *w->tokens, *w->incidents, *w->releases,
                               *w->memory, *w->traces, *w->signals, *w->detection, *w->pager,
-                              w->metrics, w->clock, "fuzz", w->readiness});
+                              *w->notifier, w->metrics, w->clock, "fuzz", w->readiness});
   api::RegisterRoutes(w->router, *w->deps);
   std::filesystem::remove_all(dir);  // the open files stay usable; nothing is left behind
   return w;

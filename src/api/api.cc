@@ -12,6 +12,7 @@ void RegisterRoutes(http::Router& router, const Deps& deps) {
   RegisterMemory(router, deps);
   RegisterTraces(router, deps);
   RegisterSignals(router, deps);
+  RegisterComms(router, deps);
 }
 
 }  // namespace firebreak::api

@@ -12,5 +12,6 @@ void RegisterAgents(http::Router& r, const Deps& d);
 void RegisterMemory(http::Router& r, const Deps& d);
 void RegisterTraces(http::Router& r, const Deps& d);
 void RegisterSignals(http::Router& r, const Deps& d);
+void RegisterComms(http::Router& r, const Deps& d);
 
 }  // namespace firebreak::api

@@ -227,6 +227,11 @@ std::vector<Row> Rows(const std::string& hash_b, int64_t record_b, int64_t quara
       {"POST", "/api/v1/incidents/{inc}/page", "", Responder(409), "detection.md: page needs responder"},
       {"GET", "/api/v1/incidents/{inc}/pages", "", Viewer(200), "paging: reading needs viewer"},
       {"GET", "/api/v1/deliveries", "", Viewer(200), "paging: reading needs viewer"},
+      {"GET", "/api/v1/incidents/{inc}/affected-users", "", Viewer(200),
+       "comms.md: affected users need viewer"},
+      // No notice target configured: refused as a conflict, after the role check.
+      {"POST", "/api/v1/incidents/{inc}/notify", Json{{"update", 1}, {"message", "m"}}.dump(),
+       Responder(409), "comms.md: notify needs responder"},
       {"POST", "/api/v1/tokens", Json{{"name", "authz-new"}, {"role", "viewer"}}.dump(), Admin(201),
        "auth: tokens need admin"},
       {"GET", "/api/v1/tokens", "", Admin(200), "auth: tokens need admin"},
