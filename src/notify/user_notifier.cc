@@ -7,7 +7,7 @@
 
 namespace firebreak::notify {
 namespace {
-constexpr int kUserBatch = 1000;
+constexpr int kUserBatch = 10000;
 }  // namespace
 
 StatusOr<paging::NoticeResult> UserNotifier::Notify(const std::string& actor,
