@@ -44,6 +44,7 @@ struct World {
   std::unique_ptr<paging::Pager> pager;
   std::unique_ptr<CommsService> comms;
   std::unique_ptr<TimelineFeed> timeline;
+  std::unique_ptr<notify::UserNotifier> notifier;
   http::HttpMetrics metrics;
   Readiness readiness;
   std::unique_ptr<api::Deps> deps;
@@ -77,9 +78,10 @@ World* BuildWorld() {
                                              w->sender);
   w->comms = std::make_unique<CommsService>(*w->store, *w->log, w->clock, CommsOptions{});
   w->timeline = std::make_unique<TimelineFeed>(*w->store, std::chrono::milliseconds(200));
+  w->notifier = std::make_unique<notify::UserNotifier>(*w->store, *w->log, *w->pager, w->clock);
   w->deps.reset(new api::Deps{*w->store, *w->log, *w->tokens, *w->incidents, *w->releases,
                               *w->memory, *w->traces, *w->signals, *w->detection, *w->pager,
-                              w->metrics, w->clock, "fuzz", w->readiness,
+                              *w->notifier, w->metrics, w->clock, "fuzz", w->readiness,
                               *w->comms, *w->timeline});
   api::RegisterRoutes(w->router, *w->deps);
   std::filesystem::remove_all(dir);  // the open files stay usable; nothing is left behind

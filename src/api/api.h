@@ -17,6 +17,7 @@
 #include "http/router.h"
 #include "incidents/incident_service.h"
 #include "memory/memory_service.h"
+#include "notify/user_notifier.h"
 #include "paging/pager.h"
 #include "releases/release_service.h"
 #include "signals/detection.h"
@@ -37,6 +38,7 @@ struct Deps {
   SignalService& signals;
   DetectionPipeline& detection;
   paging::Pager& pager;
+  notify::UserNotifier& notifier;
   http::HttpMetrics& metrics;
   const Clock& clock;
   std::string version;

@@ -1,5 +1,6 @@
 // Communication: the public banner (GET /api/v1/status, no token), an incident's notice,
-// its structured updates by audience, its comms facts, and the message lint.
+// its structured updates by audience, its comms facts, the message lint, the timeline stream,
+// the users an incident affected, and one notice per affected user.
 #include "api/routes.h"
 
 #include "api/handler_util.h"
@@ -84,6 +85,8 @@ constexpr int kStreamBacklog = 10'000;
 void RegisterComms(http::Router& r, const Deps& d) {
   TokenService& tok = d.tokens;
   CommsService& comms = d.comms;
+  traces::TraceService& traces = d.traces;
+  notify::UserNotifier& notifier = d.notifier;
 
   // The banner a product polls: no token, any origin, cacheable for 5 s. Only public notices
   // exist, so nothing internal can reach it.
@@ -307,6 +310,65 @@ void RegisterComms(http::Router& r, const Deps& d) {
     for (const auto& f : *findings) blocking = blocking || f.blocking;
     return http::Json(200, {{"findings", FindingsJson(*findings)}, {"blocking", blocking}});
   }));
+
+  r.Add("GET", "/api/v1/incidents/{id}/affected-users",
+        Guard(tok, Role::kViewer, [&traces](const Request& req, const Principal&) {
+          auto id = IncidentIdParam(req);
+          if (!id.ok()) return http::Error(id.status());
+          auto from = TimeParam(req, "from");
+          auto to = TimeParam(req, "to");
+          auto limit = IntParam(req, "limit", 100, 1, 1000);
+          for (const Status* s : {&from.status(), &to.status(), &limit.status()}) {
+            if (!s->ok()) return http::Error(*s);
+          }
+          traces::AffectedQuery q;
+          q.incident_id = *id;
+          q.from = *from;
+          q.to = *to;
+          q.limit = *limit;
+          q.after_user = req.Query("cursor");
+          return Respond(traces.ListAffectedUsers(q), 200, [&](const traces::AffectedUsers& a) {
+            Json users = Json::array();
+            for (const auto& u : a.users) {
+              users.push_back({{"user_id", u.user_id},
+                               {"traces", u.traces},
+                               {"evidence_traces", u.evidence_traces},
+                               {"first_at", FormatTime(u.first_at)},
+                               {"last_at", FormatTime(u.last_at)}});
+            }
+            Json out = {{"incident", IncidentName(*id)},
+                        {"window", {{"agent", a.scope.agent},
+                                    {"from", FormatTime(a.scope.from)},
+                                    {"to", FormatTime(a.scope.to)}}},
+                        {"total_users", a.totals.users},
+                        {"traces", a.totals.traces},
+                        {"evidence_traces", a.totals.evidence_traces},
+                        {"unknown_user_traces", a.totals.unknown_user_traces},
+                        {"users", users}};
+            if (!a.next_cursor.empty()) out["next_cursor"] = a.next_cursor;
+            return out;
+          });
+        }));
+
+  r.Add("POST", "/api/v1/incidents/{id}/notify",
+        Guard(tok, Role::kResponder, [&notifier](const Request& req, const Principal& p) {
+          auto id = IncidentIdParam(req);
+          if (!id.ok()) return http::Error(id.status());
+          auto body = http::ParseJsonObject(req.body);
+          if (!body.ok()) return http::Error(body.status());
+          auto update = IntField(*body, "update", 0, 1, std::numeric_limits<int64_t>::max());
+          if (!update.ok()) return http::Error(update.status());
+          if (*update == 0) return http::Error(InvalidArgument("'update' is required"));
+          auto message = StringField(*body, "message", true);
+          if (!message.ok()) return http::Error(message.status());
+          notify::NotifyRequest n{*id, *update, *message};
+          return Respond(notifier.Notify(p.name, n), 202, [&](const paging::NoticeResult& r) {
+            return Json{{"incident", IncidentName(*id)},
+                        {"update", *update},
+                        {"queued", r.queued},
+                        {"already_queued", r.already_queued}};
+          });
+        }));
 }
 
 }  // namespace firebreak::api

@@ -209,6 +209,15 @@ inline StatusOr<int> IntParam(const Request& req, const std::string& name, int f
                          std::to_string(hi));
 }
 
+// Reads an optional RFC 3339 time query parameter; kInvalidArgument when present and not a time.
+inline StatusOr<std::optional<TimeMs>> TimeParam(const Request& req, const std::string& name) {
+  std::string v = req.Query(name);
+  if (v.empty()) return std::optional<TimeMs>();
+  auto t = ParseTime(v);
+  if (!t) return InvalidArgument("'" + name + "' must be an RFC 3339 time");
+  return std::optional<TimeMs>(*t);
+}
+
 // A page of a newest-first listing: ?limit= (1..1000, default `fallback`) and ?before=<id>.
 struct PageParams {
   int limit = 100;

@@ -66,14 +66,6 @@ Json HitsJson(const std::vector<traces::SimilarHit>& hits) {
   return out;
 }
 
-StatusOr<std::optional<TimeMs>> TimeParam(const Request& req, const std::string& name) {
-  std::string v = req.Query(name);
-  if (v.empty()) return std::optional<TimeMs>();
-  auto t = ParseTime(v);
-  if (!t) return InvalidArgument("'" + name + "' must be an RFC 3339 time");
-  return std::optional<TimeMs>(*t);
-}
-
 // Answers an OTLP request that failed: protobuf requests get a google.rpc.Status body,
 // JSON requests the API's JSON error; the HTTP status comes from http::Error either way.
 Response OtlpError(const Status& s, OtlpEncoding encoding) {

@@ -54,6 +54,7 @@ int Main(int argc, char** argv, const ServeFn& serve) {
   AddMemoryCommands(app, ctx, action);
   AddTraceCommands(app, ctx, action);
   AddSignalCommands(app, ctx, action);
+  AddCommsCommands(app, ctx, action);
   AddNoticeCommands(app, ctx, action);
   try {
     app.parse(argc, argv);

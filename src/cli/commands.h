@@ -16,6 +16,8 @@ void AddAdminCommands(CLI::App& app, Context& ctx, Action& action);
 void AddAgentCommands(CLI::App& app, Context& ctx, Action& action);
 void AddMemoryCommands(CLI::App& app, Context& ctx, Action& action);
 void AddTraceCommands(CLI::App& app, Context& ctx, Action& action);
+// `comms lint` runs locally; the other comms verbs call the server.
+void AddCommsCommands(CLI::App& app, Context& ctx, Action& action);
 // Needs the incident verbs first (adds `incident page`).
 void AddSignalCommands(CLI::App& app, Context& ctx, Action& action);
 // `notice`, and `comms update` (in the `comms` group when it exists).

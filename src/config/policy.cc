@@ -268,6 +268,11 @@ StatusOr<ResponsePolicy> LoadResponsePolicy(const std::string& config_path,
   };
   FB_RETURN_IF_ERROR(prefixed(ReadClassification(section("classification"), policy.classification)));
   FB_RETURN_IF_ERROR(prefixed(ReadDetect(section("detect"), policy.detect)));
+  Reader comms = section("comms");
+  if (comms.present()) {
+    FB_RETURN_IF_ERROR(prefixed(comms.Only({"notify_target"})));
+    FB_RETURN_IF_ERROR(prefixed(comms.String("notify_target", policy.paging.user_notice_target)));
+  }
   FB_RETURN_IF_ERROR(prefixed(ReadPaging(section("paging"), policy.paging, getenv)));
   return policy;
 }

@@ -1,5 +1,5 @@
 // The response policy: how signals are classified, how the detectors judge, and whom to page
-// when, read from the [classification], [detect] and [paging] tables of the same TOML file as
+// when, read from the [classification], [detect], [paging] and [comms] tables of the same TOML file as
 // the settings (docs/detection.md lists every key with its default). Without a file, the
 // defaults apply: the runbook's rules, every detector on, office hours Mon-Fri 09:00-17:00
 // UTC, and no paging targets (pages are recorded on the timeline, delivered nowhere).

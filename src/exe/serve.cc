@@ -219,9 +219,10 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
 
   http::HttpMetrics metrics;
   http::Router router;
+  notify::UserNotifier notifier(**store, log, pager, clock);
   api::Deps deps{**store,        log,            tokens,      incidents, releases, **memory,
-                 trace_service, signal_service, **detection, pager,     metrics,  clock,
-                 kVersion,      readiness,      comms,       timeline};
+                 trace_service, signal_service, **detection, pager,     notifier, metrics,
+                 clock,         kVersion,       readiness,   comms,     timeline};
   api::RegisterRoutes(router, deps);
 
   http::ServerOptions server_options;

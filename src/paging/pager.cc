@@ -15,6 +15,7 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr char kActor[] = "pager";
+constexpr char kUserNoticeAction[] = "user-notice";
 constexpr int kTimerBatch = 50;
 constexpr int kDeliveryBatch = 20;
 
@@ -88,6 +89,16 @@ Status CheckPolicy(const PagingPolicy& p) {
     }
     return Status::Ok();
   };
+  if (!p.user_notice_target.empty()) {
+    auto t = p.targets.find(p.user_notice_target);
+    if (t == p.targets.end()) {
+      return InvalidArgument("comms.notify_target names unknown target '" + p.user_notice_target + "'");
+    }
+    if (t->second.type != "webhook") {
+      return InvalidArgument("comms.notify_target '" + p.user_notice_target +
+                             "' must be a webhook target (it is " + t->second.type + ")");
+    }
+  }
   for (size_t i = 0; i < p.escalation.size(); ++i) {
     FB_RETURN_IF_ERROR(known(p.escalation[i], "paging.escalation[" + std::to_string(i) + "]"));
   }
@@ -334,6 +345,38 @@ StatusOr<std::vector<DeliveryRecord>> Pager::Queue(Txn& txn, const IncidentRecor
   return queued;
 }
 
+StatusOr<NoticeResult> Pager::QueueUserNotices(Txn& txn, const IncidentRecord& inc,
+                                               int64_t update_id, const std::string& message,
+                                               const std::vector<std::string>& user_ids) {
+  const std::string& target = policy_.user_notice_target;
+  if (target.empty()) {
+    return Conflict("no notice target is configured for affected users ([comms] notify_target)");
+  }
+  TimeMs now = clock_.NowMs();
+  NoticeResult result;
+  for (const auto& user : user_ids) {
+    DeliveryRecord d;
+    d.incident_id = inc.id;
+    d.target = target;
+    d.channel = "webhook";
+    d.action = kUserNoticeAction;
+    // No target name in the key: a user gets an update once even if the target is renamed.
+    d.dedup_key = IncidentName(inc.id) + "/" + kUserNoticeAction + "/" +
+                  std::to_string(update_id) + "/" + user;
+    d.content_json = Json{{"event", "incident.user_notice"},
+                          {"incident", IncidentName(inc.id)},
+                          {"user_id", user},
+                          {"message", message},
+                          {"update", update_id}}
+                         .dump();
+    d.next_attempt_at = now;
+    d.created_at = now;
+    FB_ASSIGN_OR_RETURN(std::optional<int64_t> id, txn.paging().InsertDelivery(d));
+    ++(id ? result.queued : result.already_queued);
+  }
+  return result;
+}
+
 StatusOr<std::vector<DeliveryRecord>> Pager::PageNow(const std::string& actor, int64_t incident_id,
                                                      const std::vector<std::string>& targets,
                                                      const std::string& message) {
@@ -377,6 +420,10 @@ HttpPost Pager::Render(const Target& target, const DeliveryRecord& d, TimeMs now
     // One PagerDuty alert per incident: trigger, acknowledge and resolve share its key.
     post.body = PagerDutyEvent(action, target.routing_key, "firebreak-" + IncidentName(c.incident_id), c)
                     .dump();
+  } else if (d.action == kUserNoticeAction) {
+    // The notice is its own body: what the product needs to show one user.
+    post.body = content.dump();
+    post.headers = WebhookSignatureHeaders(target.secret, post.body, now);
   } else if (target.type == "slack") {
     post.body = SlackMessage(c, content.value("headline", c.title)).dump();
   } else {
@@ -406,7 +453,9 @@ Status Pager::Send(DeliveryRecord d, TickResult& result) {
       d.status = "delivered";
       d.delivered_at = now;
       d.last_error.clear();
-      event = "delivery.delivered";
+      // One notice per affected user: the notify event on the timeline counts them; a
+      // delivered event each would bury the timeline.
+      if (d.action != kUserNoticeAction) event = "delivery.delivered";
       ++result.delivered;
       break;
     case Outcome::kPermanent:

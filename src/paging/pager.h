@@ -57,6 +57,15 @@ struct PagingPolicy {
   int64_t retry_base_ms = 2'000;
   int64_t retry_max_ms = 15 * 60'000;
   int64_t lease_ms = 60'000;                         // a sender's hold on a delivery
+  // [comms] notify_target: the webhook target that receives one notice per affected user;
+  // empty: user notices are refused.
+  std::string user_notice_target;
+};
+
+// What queuing user notices did.
+struct NoticeResult {
+  int64_t queued = 0;          // new deliveries
+  int64_t already_queued = 0;  // users who had this update's notice queued before
 };
 
 // Checks a policy: every target named exists and has what its type needs, valid calendar.
@@ -90,6 +99,14 @@ class Pager final : public IncidentObserver {
   // `key`: a late update its comms owner owes, for example. Returns the deliveries queued.
   StatusOr<std::vector<DeliveryRecord>> Remind(Txn& txn, const IncidentRecord& inc,
                                                const std::string& key, const std::string& headline);
+
+  // Queues, inside `txn`, one signed webhook delivery to policy().user_notice_target per user:
+  // {event "incident.user_notice", incident, user_id, message, update}. The dedup key is
+  // (incident, update, user), so no user gets one update twice, whatever the calls and
+  // restarts. kConflict when no notice target is configured. Call Wake() after the commit.
+  StatusOr<NoticeResult> QueueUserNotices(Txn& txn, const IncidentRecord& inc, int64_t update_id,
+                                          const std::string& message,
+                                          const std::vector<std::string>& user_ids);
 
   // One pass: fires the timers due now, then sends the deliveries due now.
   StatusOr<TickResult> Tick();

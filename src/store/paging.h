@@ -33,7 +33,7 @@ struct DeliveryRecord {
   std::optional<int64_t> incident_id;
   std::string target;        // configured target name ("pagerduty-primary")
   std::string channel;       // pagerduty, slack, webhook
-  std::string action;        // trigger, acknowledge, resolve, notify, reminder
+  std::string action;        // trigger, acknowledge, resolve, notify, reminder, user-notice
   std::string dedup_key;     // unique: the same key is never queued twice
   std::string content_json = "{}";  // what to say; rendered for the channel when sent
   std::string status = "pending";   // pending, delivered, failed

@@ -79,6 +79,29 @@ struct FlagRow {
   TimeMs at = 0;
 };
 
+// The traces an incident reaches: those flagged with it (evidence, unless since flagged
+// "clean") and those of `agent` that started in [from, to] (agent "" : flagged ones only).
+struct AffectedScope {
+  int64_t incident_id = 0;
+  std::string agent;
+  TimeMs from = 0, to = 0;
+};
+
+// One user in an AffectedScope.
+struct AffectedUserRow {
+  std::string user_id;
+  int64_t traces = 0;
+  int64_t evidence_traces = 0;
+  TimeMs first_at = 0, last_at = 0;  // started_at of the user's first and last trace
+};
+
+struct AffectedTotals {
+  int64_t users = 0;                // distinct user ids
+  int64_t traces = 0;               // traces with a user id
+  int64_t evidence_traces = 0;      // of those, flagged with the incident
+  int64_t unknown_user_traces = 0;  // traces without a user id
+};
+
 // A full-text match with its bm25 score (lower is better, as SQLite reports it).
 struct TextHit {
   int64_t trace_row = 0;
@@ -146,6 +169,13 @@ class TraceRepo {
 
   // Records a flag and sets it as the trace's current one.
   virtual Status AddFlag(const FlagRow& f) = 0;
+
+  // Returns up to `limit` users of `scope` whose id sorts after `after_user`, by user id.
+  virtual StatusOr<std::vector<AffectedUserRow>> AffectedUsers(const AffectedScope& scope,
+                                                              const std::string& after_user,
+                                                              int limit) = 0;
+  // Returns the counts over every trace of `scope`.
+  virtual StatusOr<AffectedTotals> CountAffected(const AffectedScope& scope) = 0;
 
   // Returns up to `limit` row ids of traces that started before `cutoff` and are not held
   // (held: flagged with an incident that is neither resolved nor closed).

@@ -567,6 +567,31 @@ StatusOr<int64_t> TraceService::SweepExpired() {
   return total;
 }
 
+StatusOr<AffectedScope> AffectedScopeOf(const IncidentRecord& inc, std::optional<TimeMs> from,
+                                        std::optional<TimeMs> to, TimeMs now) {
+  AffectedScope scope;
+  scope.incident_id = inc.id;
+  scope.agent = inc.agent;
+  scope.from = from ? *from : inc.detected_at - kAffectedLookbackMs;
+  scope.to = to ? *to : inc.resolved_at.value_or(now);
+  if (scope.from > scope.to) return InvalidArgument("the window's 'from' is after its 'to'");
+  return scope;
+}
+
+StatusOr<AffectedUsers> TraceService::ListAffectedUsers(const AffectedQuery& q) {
+  AffectedUsers out;
+  TimeMs now = clock_.NowMs();
+  FB_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
+    FB_ASSIGN_OR_RETURN(IncidentRecord inc, txn.incidents().Get(q.incident_id));
+    FB_ASSIGN_OR_RETURN(out.scope, AffectedScopeOf(inc, q.from, q.to, now));
+    FB_ASSIGN_OR_RETURN(out.totals, txn.traces().CountAffected(out.scope));
+    FB_ASSIGN_OR_RETURN(out.users, txn.traces().AffectedUsers(out.scope, q.after_user, q.limit));
+    return Status::Ok();
+  }));
+  if (static_cast<int>(out.users.size()) == q.limit) out.next_cursor = out.users.back().user_id;
+  return out;
+}
+
 StatusOr<int64_t> TraceService::EraseUser(const std::string& actor, const std::string& user_id,
                                           const std::string& reason) {
   if (user_id.empty()) return InvalidArgument("'user_id' is required");

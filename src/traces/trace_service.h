@@ -17,6 +17,7 @@
 #include "audit/event_log.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "store/incidents.h"
 #include "store/store.h"
 #include "traces/span.h"
 #include "traces/trace.h"
@@ -91,6 +92,31 @@ struct FlagResult {
   std::vector<std::string> hashes;
 };
 
+// Which traces of an incident to count as affecting users: see AffectedScopeOf.
+struct AffectedQuery {
+  int64_t incident_id = 0;
+  std::optional<TimeMs> from, to;  // the window; unset: the incident's own (AffectedScopeOf)
+  std::string after_user;          // cursor: users whose id sorts after it
+  int limit = 100;
+};
+
+// The users an incident reached: a page of them and the totals over all.
+struct AffectedUsers {
+  AffectedScope scope;
+  AffectedTotals totals;
+  std::vector<AffectedUserRow> users;  // by user id
+  std::string next_cursor;             // "" on the last page
+};
+
+// How far before detection an incident's window starts when none is given.
+inline constexpr int64_t kAffectedLookbackMs = 24LL * 3600 * 1000;
+
+// Returns the traces an incident reaches: those flagged with it, and those of its agent that
+// started in [from, to]; from defaults to detected_at - kAffectedLookbackMs, to to resolved_at
+// (now while unresolved). kInvalidArgument when from is after to.
+StatusOr<AffectedScope> AffectedScopeOf(const IncidentRecord& inc, std::optional<TimeMs> from,
+                                        std::optional<TimeMs> to, TimeMs now);
+
 // One trace as it was just committed, for observers (the detectors).
 struct StoredTraceEvent {
   TraceContent content;
@@ -156,6 +182,11 @@ class TraceService {
   // Flags traces by hashes or by window; appends one event (on the incident's timeline when
   // an incident id is given). Flags never delete.
   StatusOr<FlagResult> Flag(const std::string& actor, const FlagRequest& req);
+
+  // Returns the distinct users of an incident's traces (AffectedScopeOf), a page of them by
+  // user id, with the totals (totals.users is the measured number of affected users).
+  // kNotFound for an unknown incident; kInvalidArgument for a bad window.
+  StatusOr<AffectedUsers> ListAffectedUsers(const AffectedQuery& q);
 
   // Deletes traces older than the retention, except held ones; returns how many.
   StatusOr<int64_t> SweepExpired();

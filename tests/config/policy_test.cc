@@ -115,5 +115,35 @@ TEST_F(PolicyTest, MistakesAreRefusedNamingTheKey) {
   EXPECT_TRUE(bad_pattern.ok());
 }
 
+TEST_F(PolicyTest, TheNoticeTargetMustBeAConfiguredWebhook) {
+  auto ok = Load(R"([comms]
+notify_target = "notices"
+[paging.targets.notices]
+type = "webhook"
+url = "https://hooks.example/notices"
+secret = "s"
+)");
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->paging.user_notice_target, "notices");
+  EXPECT_EQ(Load("")->paging.user_notice_target, "");
+
+  auto ghost = Load("[comms]\nnotify_target = \"ghost\"\n");
+  ASSERT_FALSE(ghost.ok());
+  EXPECT_NE(ghost.status().message().find("comms.notify_target"), std::string::npos)
+      << ghost.status().message();
+  auto slack = Load(R"([comms]
+notify_target = "chat"
+[paging.targets.chat]
+type = "slack"
+url = "https://hooks.example/chat"
+)");
+  ASSERT_FALSE(slack.ok());
+  EXPECT_NE(slack.status().message().find("webhook"), std::string::npos);
+  auto typo = Load("[comms]\nnotify_targets = \"x\"\n");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.status().message().find("comms.notify_targets"), std::string::npos)
+      << typo.status().message();
+}
+
 }  // namespace
 }  // namespace firebreak

@@ -237,6 +237,11 @@ std::vector<Row> Rows(const std::string& hash_b, int64_t record_b, int64_t quara
       {"PUT", "/api/v1/incidents/{inc}/comms", "{}", Responder(400), "comms: facts need responder"},
       {"POST", "/api/v1/incidents/{inc}/lint", "{}", Viewer(400), "comms: the lint needs viewer"},
       {"GET", "/api/v1/deliveries", "", Viewer(200), "paging: reading needs viewer"},
+      {"GET", "/api/v1/incidents/{inc}/affected-users", "", Viewer(200),
+       "comms.md: affected users need viewer"},
+      // No notice target configured: refused as a conflict, after the role check.
+      {"POST", "/api/v1/incidents/{inc}/notify", Json{{"update", 1}, {"message", "m"}}.dump(),
+       Responder(409), "comms.md: notify needs responder"},
       {"POST", "/api/v1/tokens", Json{{"name", "authz-new"}, {"role", "viewer"}}.dump(), Admin(201),
        "auth: tokens need admin"},
       {"GET", "/api/v1/tokens", "", Admin(200), "auth: tokens need admin"},

@@ -939,5 +939,82 @@ TEST(Otlp, AmplifyingBodiesAreRefusedBeforeTheyGrow) {
             StatusCode::kInvalidArgument);
 }
 
+TEST_F(TraceServiceTest, AffectedUsersComeFromEvidenceAndTheIncidentWindow) {
+  const TimeMs t = clock_.NowMs();
+  constexpr TimeMs kHour = 3600 * 1000;
+  auto native = [&](const std::string& agent, const std::string& user, TimeMs at) {
+    Json tr = {{"agent", agent}, {"input", "q " + user + std::to_string(at)}, {"output", "a"},
+               {"started_at", at}, {"ended_at", at}};
+    if (!user.empty()) tr["user_id"] = user;
+    auto r = svc_->IngestNative({{"traces", {tr}}});
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? (*r)[0] : std::string();
+  };
+  native("support-bot", "u1", t - kHour);
+  native("support-bot", "u1", t - 2 * kHour);
+  native("support-bot", "u2", t - 2 * kHour);
+  native("support-bot", "", t - kHour);
+  native("support-bot", "u3", t - 25 * kHour);  // before the window
+  std::string evidence = native("other-bot", "u4", t - kHour);
+  std::string cleared = native("other-bot", "u5", t - kHour);
+
+  IncidentService incidents(*store_, *log_, clock_);
+  DeclareRequest dr;
+  dr.title = "wrong answers";
+  dr.agent = "support-bot";
+  auto inc = incidents.Declare("alice", dr);
+  ASSERT_TRUE(inc.ok());
+  FlagRequest fr{"toxic", "evidence", {evidence, cleared}, "", "", std::nullopt, std::nullopt,
+                 inc->id};
+  ASSERT_TRUE(svc_->Flag("alice", fr).ok());
+  FlagRequest clean{"clean", "not it", {cleared}, "", "", std::nullopt, std::nullopt, inc->id};
+  ASSERT_TRUE(svc_->Flag("alice", clean).ok());
+
+  clock_.Set(t + 2 * kHour);
+  native("support-bot", "u6", t + kHour);  // the window runs to now while unresolved
+
+  AffectedQuery q;
+  q.incident_id = inc->id;
+  auto a = svc_->ListAffectedUsers(q);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ(a->totals.users, 4);  // u1, u2, u4 (evidence), u6
+  EXPECT_EQ(a->totals.traces, 5);
+  EXPECT_EQ(a->totals.evidence_traces, 1);
+  EXPECT_EQ(a->totals.unknown_user_traces, 1);
+  EXPECT_EQ(a->scope.from, inc->detected_at - kAffectedLookbackMs);
+  EXPECT_EQ(a->scope.to, t + 2 * kHour);
+  ASSERT_EQ(a->users.size(), 4u);
+  EXPECT_EQ(a->users[0].user_id, "u1");
+  EXPECT_EQ(a->users[0].traces, 2);
+  EXPECT_EQ(a->users[0].first_at, t - 2 * kHour);
+  EXPECT_EQ(a->users[0].last_at, t - kHour);
+  EXPECT_EQ(a->users[2].user_id, "u4");
+  EXPECT_EQ(a->users[2].evidence_traces, 1);
+  EXPECT_TRUE(a->next_cursor.empty());
+
+  q.limit = 2;
+  auto page = svc_->ListAffectedUsers(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->next_cursor, "u2");
+  q.after_user = page->next_cursor;
+  page = svc_->ListAffectedUsers(q);
+  ASSERT_EQ(page->users.size(), 2u);
+  EXPECT_EQ(page->users[0].user_id, "u4");
+
+  AffectedQuery wide;
+  wide.incident_id = inc->id;
+  wide.from = t - 30 * kHour;
+  wide.to = t;
+  auto w = svc_->ListAffectedUsers(wide);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->totals.users, 4);  // u3 now, u6 no longer
+
+  wide.to = t - 31 * kHour;
+  EXPECT_EQ(svc_->ListAffectedUsers(wide).status().code(), StatusCode::kInvalidArgument);
+  AffectedQuery none;
+  none.incident_id = 999;
+  EXPECT_EQ(svc_->ListAffectedUsers(none).status().code(), StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace firebreak::traces

@@ -138,6 +138,10 @@ class SqliteTraceRepo final : public TraceRepo {
                                                       int limit) override;
   StatusOr<std::vector<int64_t>> ForUser(const std::string& user_id) override;
   Status Delete(int64_t id) override;
+  StatusOr<std::vector<AffectedUserRow>> AffectedUsers(const AffectedScope& scope,
+                                                      const std::string& after_user,
+                                                      int limit) override;
+  StatusOr<AffectedTotals> CountAffected(const AffectedScope& scope) override;
 
  private:
   // Removes a trace's text index row, tool names and LSH keys (`old_keys`, comma-separated).

@@ -248,6 +248,43 @@ StatusOr<std::vector<int64_t>> SqliteTraceRepo::Window(const std::string& agent,
   return CollectRows<int64_t>(*q, [](const Query& r) { return r.Int(0); });
 }
 
+// The traces of an AffectedScope with an `evidence` column (?1 incident, ?2 agent, ?3 from,
+// ?4 to). A trace flagged with the incident is evidence unless its current flag is "clean".
+constexpr char kAffectedScope[] =
+    "WITH scope AS (SELECT t.user_id AS user_id, t.started_at AS started_at, "
+    "(t.flag<>'clean' AND t.id IN (SELECT trace_row FROM trace_flags WHERE incident_id=?1)) "
+    "AS evidence FROM traces t WHERE "
+    "(t.flag<>'clean' AND t.id IN (SELECT trace_row FROM trace_flags WHERE incident_id=?1)) OR "
+    "(?2<>'' AND t.agent=?2 AND t.started_at>=?3 AND t.started_at<=?4)) ";
+
+StatusOr<std::vector<AffectedUserRow>> SqliteTraceRepo::AffectedUsers(const AffectedScope& scope,
+                                                                      const std::string& after_user,
+                                                                      int limit) {
+  FB_ASSIGN_OR_RETURN(
+      auto q, conn_.Prepare(std::string(kAffectedScope) +
+                            "SELECT user_id, COUNT(*), SUM(evidence), MIN(started_at), "
+                            "MAX(started_at) FROM scope WHERE user_id<>'' AND user_id>?5 "
+                            "GROUP BY user_id ORDER BY user_id LIMIT ?6"));
+  q->Bind(scope.incident_id, scope.agent, scope.from, scope.to, after_user, limit);
+  return CollectRows<AffectedUserRow>(*q, [](const Query& r) {
+    return AffectedUserRow{r.Text(0), r.Int(1), r.Int(2), r.Int(3), r.Int(4)};
+  });
+}
+
+StatusOr<AffectedTotals> SqliteTraceRepo::CountAffected(const AffectedScope& scope) {
+  FB_ASSIGN_OR_RETURN(
+      auto q, conn_.Prepare(std::string(kAffectedScope) +
+                            "SELECT COUNT(DISTINCT NULLIF(user_id,'')), "
+                            "COALESCE(SUM(user_id<>''),0), "
+                            "COALESCE(SUM(user_id<>'' AND evidence),0), "
+                            "COALESCE(SUM(user_id=''),0) FROM scope"));
+  q->Bind(scope.incident_id, scope.agent, scope.from, scope.to);
+  FB_ASSIGN_OR_RETURN(bool row, q->Step());
+  AffectedTotals totals;
+  if (row) totals = {q->Int(0), q->Int(1), q->Int(2), q->Int(3)};
+  return totals;
+}
+
 StatusOr<std::vector<int64_t>> SqliteTraceRepo::LshBucket(int64_t key, int limit) {
   FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare("SELECT trace_row FROM trace_lsh WHERE key=? LIMIT ?"));
   q->Bind(key, limit);
