@@ -14,6 +14,7 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "incidents/incident_service.h"
+#include "isolation/isolation_service.h"
 #include "memory/memory_service.h"
 #include "paging/pager.h"
 #include "releases/release_service.h"
@@ -33,6 +34,7 @@ struct Deps {
   MemoryService& memory;
   traces::TraceService& traces;
   SignalService& signals;
+  IsolationService& isolation;
   DetectionPipeline& detection;
   paging::Pager& pager;
   http::HttpMetrics& metrics;

@@ -147,7 +147,8 @@ StatusOr<Settings> LoadSettings(const std::string& config_path, const GetEnv& ge
     for (const auto& [key, node] : table) {
       std::string k(key.str());
       // The policy tables are read by LoadResponsePolicy (config/policy.h).
-      if (node.is_table() && (k == "classification" || k == "detect" || k == "paging")) continue;
+      if (node.is_table() && (k == "classification" || k == "detect" || k == "paging" ||
+                              k == "isolation")) continue;
       std::string value;
       if (auto str = node.value<std::string>(); str && node.is_string()) {
         value = *str;

@@ -30,6 +30,7 @@
 #include "config/settings.h"
 #include "http/server.h"
 #include "incidents/incident_service.h"
+#include "isolation/isolation_service.h"
 #include "memory/memory_service.h"
 #include "paging/pager.h"
 #include "releases/release_service.h"
@@ -177,7 +178,12 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   trace_service.SetObserver(detection->get());
   paging::HttpSender sender;
   paging::Pager pager(**store, log, clock, policy->paging, sender);
-  incidents.SetObserver(&pager);
+  // The isolation playbook; the banner step waits for the communication component.
+  IsolationService isolation(**store, log, clock, incidents, releases, **memory, trace_service,
+                             /*banner=*/nullptr);
+  // Automatic isolation by the [isolation] policy sees each change first, then the pager.
+  AutoIsolator auto_isolator(**store, isolation, policy->isolation, &pager);
+  incidents.SetObserver(&auto_isolator);
   if (policy->paging.targets.empty()) {
     spdlog::warn("no paging targets configured: pages are recorded on the timeline, sent nowhere");
   }
@@ -194,9 +200,9 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
 
   http::HttpMetrics metrics;
   http::Router router;
-  api::Deps deps{**store,        log,            tokens,      incidents, releases, **memory,
-                 trace_service, signal_service, **detection, pager,     metrics,  clock,
-                 kVersion,      readiness};
+  api::Deps deps{**store,        log,            tokens,    incidents,   releases,
+                 **memory,      trace_service,  signal_service, isolation, **detection,
+                 pager,         metrics,        clock,     kVersion,    readiness};
   api::RegisterRoutes(router, deps);
 
   http::ServerOptions server_options;
@@ -270,6 +276,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   }
   (*detection)->Start();
   pager.Start();
+  auto_isolator.Start();
   std::string host = s.listen_address.find(':') != std::string::npos ? "[" + s.listen_address + "]"
                                                                       : s.listen_address;
   std::cout << "firebreak listening on http://" << host << ":" << (*server)->port() << std::endl;
@@ -288,6 +295,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   quiet_assembler.Stop();
   sweeper.Stop();
   (*detection)->Stop();
+  auto_isolator.Stop();
   pager.Stop();
   anchors.Stop();
   Status closed = (*store)->Close();

@@ -380,6 +380,12 @@ CREATE TABLE trace_reassembly (
 ) WITHOUT ROWID;
 CREATE INDEX trace_reassembly_due ON trace_reassembly (queued_at);
 )sql",
+      // 9: the isolation playbook: when an incident was contained (its last isolation step)
+      // and the time to contain (contained_at - detected_at).
+      R"sql(
+ALTER TABLE incidents ADD COLUMN contained_at INTEGER;
+ALTER TABLE incidents ADD COLUMN time_to_contain_ms INTEGER;
+)sql",
   };
   return kMigrations;
 }

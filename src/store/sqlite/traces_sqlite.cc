@@ -296,6 +296,13 @@ Status SqliteTraceRepo::AddFlag(const FlagRow& f) {
   return q->Run();
 }
 
+StatusOr<std::vector<int64_t>> SqliteTraceRepo::FlaggedFor(int64_t incident_id) {
+  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare("SELECT DISTINCT trace_row FROM trace_flags "
+                                            "WHERE incident_id=? ORDER BY trace_row"));
+  q->Bind(incident_id);
+  return CollectRows<int64_t>(*q, [](const Query& row) { return row.Int(0); });
+}
+
 StatusOr<std::vector<int64_t>> SqliteTraceRepo::Expired(TimeMs cutoff, int limit) {
   FB_ASSIGN_OR_RETURN(
       auto q, conn_.Prepare("SELECT t.id FROM traces t WHERE t.started_at < ? AND NOT EXISTS ("
