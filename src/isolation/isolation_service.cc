@@ -177,7 +177,11 @@ StatusOr<IsolationReport> IsolationService::Isolate(const std::string& actor, in
       failed = true;
     }
   }
-  if (!failed && !ran.empty() && (changed || !inc.contained_at)) {
+  // Contained once a run that covered rollback, memory and traces had no failure (the banner
+  // is communication, and may be left to a person or not wired yet).
+  bool covers = asked(IsolationStep::kRollback) && asked(IsolationStep::kMemory) &&
+                asked(IsolationStep::kTraces);
+  if (!failed && covers && (changed || !inc.contained_at)) {
     TimeMs last = 0;
     for (const auto& r : ran) last = std::max(last, r.at);
     nlohmann::json steps_done = nlohmann::json::array();
@@ -400,10 +404,13 @@ StepReport IsolationService::Traces(const std::string& actor, const IncidentReco
         if (h.is_string()) evidence.insert(h.get<std::string>());
       }
     }
-    FB_ASSIGN_OR_RETURN(auto flagged, txn.traces().FlaggedFor(inc.id));
-    for (int64_t row : flagged) {
-      FB_ASSIGN_OR_RETURN(TraceRow t, txn.traces().Get(row));
-      evidence.insert(t.hash);
+    // Evidence: traces flagged with the incident by a person or a detector; the playbook's own
+    // `suspect` flags of the window are not evidence.
+    FB_ASSIGN_OR_RETURN(auto flags, txn.traces().FlagsFor(inc.id));
+    for (const FlagRow& f : flags) {
+      if (f.flag == "clean" || (f.flag == "suspect" && f.reason == Reason(inc))) continue;
+      auto t = txn.traces().Get(f.trace_row);
+      if (t.ok()) evidence.insert(t->hash);
     }
     for (auto it = evidence.begin(); it != evidence.end();) {
       FB_ASSIGN_OR_RETURN(auto rows, txn.traces().RowsWithHash(*it));

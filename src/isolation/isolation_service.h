@@ -9,7 +9,8 @@
 // changed something or failed is then summarised on the incident's timeline as an
 // `isolation.<step>` event with its time and counts. A failed step is reported and the others
 // still run. Running it again changes nothing more and says so per step; a dry run reads only.
-// When no step failed the incident moves to `isolated` and its time to contain is fixed.
+// When a run covering rollback, memory and traces had no failed step, the incident moves to
+// `isolated` and its time to contain is fixed (the first time).
 //
 // AutoIsolator runs the steps the [isolation] policy names for a severity when an incident is
 // classified at it, on its own thread after the classification committed. Thread-safe.

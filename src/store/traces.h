@@ -146,9 +146,8 @@ class TraceRepo {
 
   // Records a flag and sets it as the trace's current one.
   virtual Status AddFlag(const FlagRow& f) = 0;
-  // Returns the row ids of the traces ever flagged with `incident_id` (its evidence), in id
-  // order.
-  virtual StatusOr<std::vector<int64_t>> FlaggedFor(int64_t incident_id) = 0;
+  // Returns every flag ever set with `incident_id`, oldest first.
+  virtual StatusOr<std::vector<FlagRow>> FlagsFor(int64_t incident_id) = 0;
 
   // Returns up to `limit` row ids of traces that started before `cutoff` and are not held
   // (held: flagged with an incident that is neither resolved nor closed).
