@@ -476,6 +476,21 @@ StepReport IsolationService::Banner(const std::string& actor, const IncidentReco
                                     bool dry_run) {
   constexpr IsolationStep kStep = IsolationStep::kBanner;
   if (!banner_) return Report(kStep, "skipped", "skipped: no banner service");
+  // An earlier run raised it: the playbook does not raise it again.
+  std::vector<EventRecord> events;
+  Status read = store_.Read([&](Txn& txn) -> Status {
+    FB_ASSIGN_OR_RETURN(events, txn.events().ForIncident(inc.id));
+    return Status::Ok();
+  });
+  if (!read.ok()) return FailedStep(kStep, read);
+  for (const auto& e : events) {
+    if (e.kind != "isolation.banner") continue;
+    auto d = nlohmann::json::parse(e.details_json, nullptr, false);
+    if (d.is_object() && d.value("outcome", "") == "done") {
+      return Report(kStep, "already",
+                    "already raised at " + FormatTime(e.at) + ": " + d.value("summary", ""));
+    }
+  }
   auto summary = banner_->RaiseDefaultBanner(actor, inc, dry_run);
   if (!summary.ok()) return FailedStep(kStep, summary.status());
   return Report(kStep, dry_run ? "would" : "done", *summary);
