@@ -90,8 +90,15 @@ class Isolation : public ::testing::Test {
     return kNone;
   }
 
+  // The incident's timeline without the pager's events: its thread pages a classified incident
+  // on its own schedule, so they are not part of what a request wrote.
   Json Timeline() {
-    return server_.Call("GET", "/api/v1/incidents/INC-1/timeline").json["events"];
+    Json out = Json::array();
+    HttpResult all = server_.Call("GET", "/api/v1/incidents/INC-1/timeline");
+    for (const auto& e : all.json["events"]) {
+      if (e["actor"] != "pager") out.push_back(e);
+    }
+    return out;
   }
 
   ServerProcess server_;
