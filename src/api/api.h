@@ -16,6 +16,7 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "incidents/incident_service.h"
+#include "isolation/isolation_service.h"
 #include "memory/memory_service.h"
 #include "notify/user_notifier.h"
 #include "paging/pager.h"
@@ -36,6 +37,7 @@ struct Deps {
   MemoryService& memory;
   traces::TraceService& traces;
   SignalService& signals;
+  IsolationService& isolation;
   DetectionPipeline& detection;
   paging::Pager& pager;
   notify::UserNotifier& notifier;

@@ -1,6 +1,7 @@
 // GET /healthz (liveness), GET /readyz (readiness) and GET /metrics.
 #include "api/routes.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "api/handler_util.h"
@@ -64,6 +65,30 @@ void RegisterHealth(http::Router& r, const Deps& d) {
       for (const auto& [status, n] : *counts) {
         res.body += "firebreak_deliveries{status=\"" + status + "\"} " + std::to_string(n) + "\n";
       }
+    }
+    // Time to contain of every contained incident, from the store (so it survives restarts).
+    std::vector<int64_t> contain_ms;
+    Status read = d.store.Read([&](Txn& txn) -> Status {
+      FB_ASSIGN_OR_RETURN(contain_ms, txn.incidents().TimesToContain());
+      return Status::Ok();
+    });
+    if (read.ok()) {
+      static constexpr double kBuckets[] = {60, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400};
+      std::ostringstream h;
+      h << "# HELP firebreak_incident_time_to_contain_seconds Time from detection to the last "
+           "isolation step, per contained incident.\n"
+           "# TYPE firebreak_incident_time_to_contain_seconds histogram\n";
+      double sum = 0;
+      for (int64_t ms : contain_ms) sum += static_cast<double>(ms) / 1000.0;
+      for (double le : kBuckets) {
+        size_t n = std::count_if(contain_ms.begin(), contain_ms.end(),
+                                 [le](int64_t ms) { return static_cast<double>(ms) / 1000.0 <= le; });
+        h << "firebreak_incident_time_to_contain_seconds_bucket{le=\"" << le << "\"} " << n << "\n";
+      }
+      h << "firebreak_incident_time_to_contain_seconds_bucket{le=\"+Inf\"} " << contain_ms.size()
+        << "\nfirebreak_incident_time_to_contain_seconds_sum " << sum
+        << "\nfirebreak_incident_time_to_contain_seconds_count " << contain_ms.size() << "\n";
+      res.body += h.str();
     }
     return res;
   }));

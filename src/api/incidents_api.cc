@@ -147,6 +147,29 @@ void RegisterIncidents(http::Router& r, const Deps& d) {
     return transition(req, p, std::nullopt);
   }));
 
+  // The isolation playbook: rollback, memory quarantine, trace flags, banner (isolation/).
+  r.Add("POST", "/api/v1/incidents/{id}/isolate", Guard(tok, Role::kResponder, [&d](const Request& req, const Principal& p) {
+    auto id = IncidentIdParam(req);
+    if (!id.ok()) return http::Error(id.status());
+    auto body = OptionalBody(req);
+    if (!body.ok()) return http::Error(body.status());
+    IsolationRequest ir;
+    if (auto it = body->find("dry_run"); it != body->end() && !it->is_null()) {
+      if (!it->is_boolean()) return http::Error(InvalidArgument("'dry_run' must be true or false"));
+      ir.dry_run = it->get<bool>();
+    }
+    auto since = TimeField(*body, "since");
+    if (!since.ok()) return http::Error(since.status());
+    ir.since = *since;
+    auto names = StringArray(*body, "steps");
+    if (!names.ok()) return http::Error(names.status());
+    if (names->size() > 16) return http::Error(InvalidArgument("'steps' lists more than 16 names"));
+    auto steps = ParseIsolationSteps(*names);
+    if (!steps.ok()) return http::Error(steps.status());
+    ir.steps = *steps;
+    return Respond(d.isolation.Isolate(p.name, *id, ir), 200, IsolationJson);
+  }));
+
   r.Add("GET", "/api/v1/incidents/{id}/timeline", Guard(tok, Role::kViewer, [&inc](const Request& req, const Principal&) {
     auto id = IncidentIdParam(req);
     if (!id.ok()) return http::Error(id.status());

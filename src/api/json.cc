@@ -35,6 +35,9 @@ nlohmann::json IncidentJson(const IncidentRecord& r) {
       {"commander", r.commander},
       {"resolved_at", OptTime(r.resolved_at)},
       {"closed_at", OptTime(r.closed_at)},
+      {"contained_at", OptTime(r.contained_at)},
+      {"time_to_contain_ms", r.time_to_contain_ms ? nlohmann::json(*r.time_to_contain_ms)
+                                                  : nlohmann::json(nullptr)},
       {"signals", nlohmann::json::parse(r.signals_json, nullptr, false)},
       {"links", nlohmann::json::parse(r.links_json, nullptr, false)},
       {"created_by", r.created_by},
@@ -43,6 +46,27 @@ nlohmann::json IncidentJson(const IncidentRecord& r) {
   };
   if (r.severity) j["paging"] = PagingClassName(SeverityInfoFor(severity).paging);
   return j;
+}
+
+nlohmann::json IsolationJson(const IsolationReport& r) {
+  nlohmann::json steps = nlohmann::json::array();
+  bool failed = false;
+  for (const StepReport& s : r.steps) {
+    steps.push_back({{"step", s.step},
+                     {"outcome", s.outcome},
+                     {"summary", s.summary},
+                     {"counts", s.counts},
+                     {"at", s.at ? nlohmann::json(FormatTime(s.at)) : nlohmann::json(nullptr)}});
+    failed = failed || s.outcome == "failed";
+  }
+  return {{"incident", IncidentJson(r.incident)},
+          {"dry_run", r.dry_run},
+          {"window", {{"from", FormatTime(r.window_from)},
+                      {"to", FormatTime(r.window_to)},
+                      {"source", r.window_source}}},
+          {"steps", steps},
+          {"failed", failed},
+          {"isolated_now", r.isolated_now}};
 }
 
 nlohmann::json EventJson(const EventRecord& e) {

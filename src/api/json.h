@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/auth.h"
+#include "isolation/isolation_service.h"
 #include "releases/release_service.h"
 #include "store/store.h"
 
@@ -16,5 +17,6 @@ nlohmann::json AgentJson(const AgentRecord& a);
 nlohmann::json AgentVersionJson(const AgentVersionRecord& v);
 nlohmann::json PointerChangeJson(const PointerChangeRecord& c);
 nlohmann::json RuntimeJson(const RuntimeState& s);
+nlohmann::json IsolationJson(const IsolationReport& r);
 
 }  // namespace firebreak::api

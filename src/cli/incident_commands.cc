@@ -10,7 +10,8 @@ namespace firebreak::cli {
 namespace {
 
 struct Options {
-  std::string id, title, agent, severity, reason, commander, state, text;
+  std::string id, title, agent, severity, reason, commander, state, text, since, steps;
+  bool dry_run = false;
   int limit = 50;
 };
 
@@ -48,6 +49,11 @@ void PrintIncident(const Json& i) {
   if (!i["acked_at"].is_null()) {
     field("acknowledged", Short(Str(i, "acked_at")) + " by " + Str(i, "acked_by"));
   }
+  if (i.contains("contained_at") && !i["contained_at"].is_null()) {
+    field("contained", Short(Str(i, "contained_at")) + ", " +
+                           FormatDuration(i["time_to_contain_ms"].get<int64_t>()) +
+                           " after detection (time to contain)");
+  }
   if (!i["resolved_at"].is_null()) field("resolved", Short(Str(i, "resolved_at")));
   if (!i["closed_at"].is_null()) field("closed", Short(Str(i, "closed_at")));
 }
@@ -67,6 +73,28 @@ int IncidentResult(Context& ctx, const std::optional<Json>& res, const std::stri
   std::cout << Str(*res, "id") << " " << verb << ": " << Str(*res, "severity") << ", "
             << Str(*res, "state") << "\n";
   return 0;
+}
+
+// Prints what the isolation playbook did (or would do), one line per step. Returns 1 when a
+// step failed, so scripts notice.
+int PrintIsolation(const Json& r) {
+  bool dry = r.value("dry_run", false);
+  const Json& inc = r["incident"];
+  std::cout << Str(inc, "id") << (dry ? " isolation (dry run, nothing changed)" : " isolation")
+            << "\n  window  " << Str(r["window"], "from") << " .. " << Str(r["window"], "to")
+            << "  (" << Str(r["window"], "source") << ")\n";
+  Table t({"STEP", "OUTCOME", "AT", "SUMMARY"});
+  for (const auto& s : r["steps"]) {
+    t.Add({Str(s, "step"), Str(s, "outcome"), s["at"].is_null() ? "-" : Short(Str(s, "at")),
+           Str(s, "summary")});
+  }
+  t.Print(std::cout);
+  std::cout << "state: " << Str(inc, "state");
+  if (!inc["time_to_contain_ms"].is_null()) {
+    std::cout << ", time to contain " << FormatDuration(inc["time_to_contain_ms"].get<int64_t>());
+  }
+  std::cout << "\n";
+  return r.value("failed", false) ? 1 : 0;
 }
 
 }  // namespace
@@ -182,6 +210,39 @@ void AddIncidentCommands(CLI::App& app, Context& ctx, Action& action) {
       Json body = {{"state", o->state}};
       if (!o->reason.empty()) body["reason"] = o->reason;
       return IncidentResult(ctx, ctx.Call("POST", path_of("/state"), body), "moved");
+    };
+  });
+
+  auto* isolate = incident->add_subcommand(
+      "isolate", "run the isolation playbook: rollback, memory quarantine, trace flags, banner");
+  isolate->add_option("id", o->id, "INC-42")->required();
+  isolate->add_flag("--dry-run", o->dry_run, "show every step with its counts, change nothing");
+  isolate->add_option("--since", o->since,
+                      "start of the window (RFC 3339); default: when the pulled version became "
+                      "current");
+  isolate->add_option("--steps", o->steps, "some of rollback,memory,traces,banner (default: all)");
+  isolate->callback([&ctx, &action, o, path_of] {
+    action = [&ctx, o, path_of] {
+      Json body = {{"dry_run", o->dry_run}};
+      if (!o->since.empty()) body["since"] = o->since;
+      if (!o->steps.empty()) {
+        Json steps = Json::array();
+        size_t start = 0;
+        while (start <= o->steps.size()) {
+          size_t comma = o->steps.find(',', start);
+          if (comma == std::string::npos) comma = o->steps.size();
+          steps.push_back(o->steps.substr(start, comma - start));
+          start = comma + 1;
+        }
+        body["steps"] = steps;
+      }
+      auto res = ctx.Call("POST", path_of("/isolate"), body);
+      if (!res) return 1;
+      if (ctx.json) {
+        ctx.PrintJson(*res);
+        return res->value("failed", false) ? 1 : 0;
+      }
+      return PrintIsolation(*res);
     };
   });
 

@@ -243,6 +243,39 @@ Status ReadPaging(const Reader& r, paging::PagingPolicy& p,
   return paging::CheckPolicy(p);
 }
 
+// [isolation]
+//   auto = { "SEV-1" = ["rollback", "memory", "traces", "banner"], "SEV-2" = ["rollback"] }
+//   auto_only_for_signals = ["pii", "action.unauthorised"]
+Status ReadIsolation(const Reader& r, IsolationPolicy& p) {
+  if (!r.present()) return Status::Ok();
+  FB_RETURN_IF_ERROR(r.Only({"auto", "auto_only_for_signals"}));
+  if (const toml::node* n = r.raw()->get("auto")) {
+    const toml::table* t = n->as_table();
+    if (!t) return r.Error("auto", "must be a table of severity = [steps], e.g. { \"SEV-1\" = [\"rollback\"] }");
+    Reader a(t, "isolation.auto", r.file());
+    for (const auto& [key, node] : *t) {
+      std::string name(key.str());
+      auto severity = ParseSeverity(name);
+      if (!severity || *severity == Severity::kUnclassified) {
+        return a.Error(name, "is not a severity (SEV-1..SEV-4)");
+      }
+      std::vector<std::string> names;
+      FB_RETURN_IF_ERROR(a.Strings(name.c_str(), names));
+      auto steps = ParseIsolationSteps(names);
+      if (!steps.ok()) return a.Error(name, "names an " + steps.status().message());
+      if (names.empty()) steps->clear();  // [] means nothing automatic for this severity
+      p.auto_steps[static_cast<int>(*severity)] = *steps;
+    }
+  }
+  FB_RETURN_IF_ERROR(r.Strings("auto_only_for_signals", p.auto_only_for_signals));
+  for (const auto& kind : p.auto_only_for_signals) {
+    if (kind.empty() || kind.size() > 128) {
+      return r.Error("auto_only_for_signals", "must hold signal kinds of 1..128 bytes");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<ResponsePolicy> LoadResponsePolicy(const std::string& config_path,
@@ -274,6 +307,7 @@ StatusOr<ResponsePolicy> LoadResponsePolicy(const std::string& config_path,
     FB_RETURN_IF_ERROR(prefixed(comms.String("notify_target", policy.paging.user_notice_target)));
   }
   FB_RETURN_IF_ERROR(prefixed(ReadPaging(section("paging"), policy.paging, getenv)));
+  FB_RETURN_IF_ERROR(prefixed(ReadIsolation(section("isolation"), policy.isolation)));
   return policy;
 }
 

@@ -1,14 +1,17 @@
-// The response policy: how signals are classified, how the detectors judge, and whom to page
-// when, read from the [classification], [detect], [paging] and [comms] tables of the same TOML file as
+// The response policy: how signals are classified, how the detectors judge, whom to page when,
+// whom to notify, and which isolation steps run by themselves, read from the [classification],
+// [detect], [paging], [comms] and [isolation] tables of the same TOML file as
 // the settings (docs/detection.md lists every key with its default). Without a file, the
 // defaults apply: the runbook's rules, every detector on, office hours Mon-Fri 09:00-17:00
-// UTC, and no paging targets (pages are recorded on the timeline, delivered nowhere).
+// UTC, no paging targets (pages are recorded on the timeline, delivered nowhere) and no
+// automatic isolation.
 #pragma once
 
 #include <functional>
 #include <string>
 
 #include "common/status.h"
+#include "isolation/isolation_service.h"
 #include "paging/pager.h"
 #include "signals/detection.h"
 #include "signals/rules.h"
@@ -19,6 +22,7 @@ struct ResponsePolicy {
   ClassificationPolicy classification;
   DetectionOptions detect;
   paging::PagingPolicy paging;
+  IsolationPolicy isolation;
 };
 
 // Reads the policy tables of `config_path` (empty: defaults). Secrets may be given as

@@ -32,6 +32,7 @@
 #include "config/settings.h"
 #include "http/server.h"
 #include "incidents/incident_service.h"
+#include "isolation/isolation_service.h"
 #include "memory/memory_service.h"
 #include "paging/pager.h"
 #include "releases/release_service.h"
@@ -116,6 +117,19 @@ class PagerReminders final : public ReminderSink {
   paging::Pager& pager_;
 };
 
+// The isolation playbook's banner step is the communication component's default banner.
+class CommsBanner final : public BannerRaiser {
+ public:
+  explicit CommsBanner(CommsService& comms) : comms_(comms) {}
+  StatusOr<std::string> RaiseDefaultBanner(const std::string& actor, const IncidentRecord& incident,
+                                           bool dry_run) override {
+    return comms_.RaiseDefaultBanner(actor, incident, dry_run);
+  }
+
+ private:
+  CommsService& comms_;
+};
+
 int Fail(const Status& s) {
   spdlog::error("{}", s.message());
   std::cerr << "firebreak serve: " << s.message() << "\n";
@@ -192,17 +206,31 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   trace_service.SetObserver(detection->get());
   paging::HttpSender sender;
   paging::Pager pager(**store, log, clock, policy->paging, sender);
-  incidents.SetObserver(&pager);
+  // Communication: banners and updates pass the lint (against the users the traces say were
+  // affected); late updates are chased through the pager's outbox.
+  PagerReminders reminders(pager);
+  CommsOptions comms_options;
+  comms_options.reminders = &reminders;
+  comms_options.affected = [&trace_service](const IncidentRecord& inc)
+      -> StatusOr<std::pair<int64_t, int64_t>> {
+    traces::AffectedQuery q;
+    q.incident_id = inc.id;
+    q.limit = 1;
+    FB_ASSIGN_OR_RETURN(traces::AffectedUsers a, trace_service.ListAffectedUsers(q));
+    return std::pair<int64_t, int64_t>{a.totals.users, a.totals.users};
+  };
+  CommsService comms(**store, log, clock, comms_options);
+  CommsBanner banner(comms);
+  // The isolation playbook; its last step raises the default banner.
+  IsolationService isolation(**store, log, clock, incidents, releases, **memory, trace_service,
+                             &banner);
+  // Automatic isolation by the [isolation] policy sees each change first, then the pager.
+  AutoIsolator auto_isolator(**store, isolation, policy->isolation, &pager);
+  incidents.SetObserver(&auto_isolator);
   if (policy->paging.targets.empty()) {
     spdlog::warn("no paging targets configured: pages are recorded on the timeline, sent nowhere");
   }
 
-  // Communication: banners and updates pass the lint; late updates are chased through the
-  // pager's outbox.
-  PagerReminders reminders(pager);
-  CommsOptions comms_options;
-  comms_options.reminders = &reminders;
-  CommsService comms(**store, log, clock, comms_options);
   // What GET /api/v1/stream sends: the timelines as they grow.
   TimelineFeed timeline(**store, std::chrono::milliseconds(200));
   if (Status started = timeline.Start(); !started.ok()) return Fail(started);
@@ -220,9 +248,10 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   http::HttpMetrics metrics;
   http::Router router;
   notify::UserNotifier notifier(**store, log, pager, clock);
-  api::Deps deps{**store,        log,            tokens,      incidents, releases, **memory,
-                 trace_service, signal_service, **detection, pager,     notifier, metrics,
-                 clock,         kVersion,       readiness,   comms,     timeline};
+  api::Deps deps{**store,        log,            tokens,         incidents, releases,
+                 **memory,      trace_service,  signal_service, isolation, **detection,
+                 pager,         notifier,       metrics,        clock,     kVersion,
+                 readiness,     comms,          timeline};
   api::RegisterRoutes(router, deps);
 
   http::ServerOptions server_options;
@@ -303,6 +332,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   }
   (*detection)->Start();
   pager.Start();
+  auto_isolator.Start();
   std::string host = s.listen_address.find(':') != std::string::npos ? "[" + s.listen_address + "]"
                                                                       : s.listen_address;
   std::cout << "firebreak listening on http://" << host << ":" << (*server)->port() << std::endl;
@@ -321,6 +351,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   quiet_assembler.Stop();
   sweeper.Stop();
   (*detection)->Stop();
+  auto_isolator.Stop();
   pager.Stop();
   anchors.Stop();
   Status closed = (*store)->Close();

@@ -220,6 +220,30 @@ StatusOr<IncidentRecord> IncidentService::Transition(const std::string& actor, i
   });
 }
 
+StatusOr<IncidentRecord> IncidentService::MarkIsolated(const std::string& actor, int64_t id,
+                                                       TimeMs contained_at,
+                                                       const nlohmann::json& details) {
+  return Mutate(id, actor, [&](Txn& txn, IncidentRecord& rec) -> Status {
+    IncidentState from = StateOf(rec);
+    nlohmann::json d = details.is_object() ? details : nlohmann::json::object();
+    bool moves = from != IncidentState::kIsolated && CheckTransition(from, IncidentState::kIsolated).ok();
+    bool first = !rec.contained_at.has_value();
+    if (!moves && !first) return Status::Ok();
+    if (moves) {
+      rec.state = std::string(StateName(IncidentState::kIsolated));
+      d["from"] = StateName(from);
+      d["to"] = rec.state;
+    }
+    if (first) {
+      rec.contained_at = contained_at;
+      rec.time_to_contain_ms = std::max<int64_t>(0, contained_at - rec.detected_at);
+    }
+    d["contained_at"] = FormatTime(*rec.contained_at);
+    d["time_to_contain_ms"] = *rec.time_to_contain_ms;
+    return log_.Append(txn, {id, actor, "incident.isolated", d}).status();
+  });
+}
+
 StatusOr<EventRecord> IncidentService::AddNote(const std::string& actor, int64_t id,
                                                const std::string& text) {
   FB_RETURN_IF_ERROR(CheckText("text", text, kMaxNote, true));

@@ -76,6 +76,13 @@ class IncidentService {
   StatusOr<IncidentRecord> Transition(const std::string& actor, int64_t id, IncidentState to,
                                       const std::string& reason);
 
+  // Records that the isolation playbook contained the incident at `contained_at` (its last
+  // step): moves it to `isolated` when the state machine allows it, and fixes contained_at and
+  // the time to contain (contained_at - detected_at) the first time. Only the isolation
+  // playbook calls this; a person cannot set `isolated` by hand. `details` go on the event.
+  StatusOr<IncidentRecord> MarkIsolated(const std::string& actor, int64_t id, TimeMs contained_at,
+                                        const nlohmann::json& details);
+
   // Appends a note to the timeline.
   StatusOr<EventRecord> AddNote(const std::string& actor, int64_t id, const std::string& text);
 

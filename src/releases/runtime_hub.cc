@@ -51,4 +51,10 @@ size_t RuntimeHub::size() const {
   return agent_of_.size();
 }
 
+size_t RuntimeHub::SubscribersOf(const std::string& agent) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_agent_.find(agent);
+  return it == by_agent_.end() ? 0 : it->second.size();
+}
+
 }  // namespace firebreak

@@ -50,6 +50,8 @@ class RuntimeHub {
 
   // Returns the number of live subscriptions.
   size_t size() const;
+  // Returns the number of live subscriptions to `agent` (its waiters and streams here).
+  size_t SubscribersOf(const std::string& agent) const;
 
  private:
   mutable std::mutex mu_;

@@ -27,6 +27,8 @@ struct IncidentRecord {
   std::string commander;
   std::optional<TimeMs> resolved_at;
   std::optional<TimeMs> closed_at;
+  std::optional<TimeMs> contained_at;           // the last step of the isolation playbook
+  std::optional<int64_t> time_to_contain_ms;    // contained_at - detected_at
   std::string signals_json = "[]";  // JSON array
   std::string links_json = "[]";    // JSON array
   std::string created_by;
@@ -51,6 +53,8 @@ class IncidentRepo {
   virtual StatusOr<IncidentRecord> Get(int64_t id) = 0;
   // Returns the incidents matching q, newest first.
   virtual StatusOr<std::vector<IncidentRecord>> List(const IncidentQuery& q) = 0;
+  // Returns the time to contain of every contained incident, in milliseconds (any order).
+  virtual StatusOr<std::vector<int64_t>> TimesToContain() = 0;
 };
 
 }  // namespace firebreak

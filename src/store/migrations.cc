@@ -421,6 +421,12 @@ CREATE TABLE incident_comms (
 );
 CREATE INDEX incident_comms_promised ON incident_comms (next_update_at);
 )sql",
+      // 10: the isolation playbook: when an incident was contained (its last isolation step)
+      // and the time to contain (contained_at - detected_at).
+      R"sql(
+ALTER TABLE incidents ADD COLUMN contained_at INTEGER;
+ALTER TABLE incidents ADD COLUMN time_to_contain_ms INTEGER;
+)sql",
   };
   return kMigrations;
 }

@@ -169,6 +169,8 @@ class TraceRepo {
 
   // Records a flag and sets it as the trace's current one.
   virtual Status AddFlag(const FlagRow& f) = 0;
+  // Returns every flag ever set with `incident_id`, oldest first.
+  virtual StatusOr<std::vector<FlagRow>> FlagsFor(int64_t incident_id) = 0;
 
   // Returns up to `limit` users of `scope` whose id sorts after `after_user`, by user id.
   virtual StatusOr<std::vector<AffectedUserRow>> AffectedUsers(const AffectedScope& scope,

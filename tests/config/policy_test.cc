@@ -145,5 +145,45 @@ url = "https://hooks.example/chat"
       << typo.status().message();
 }
 
+TEST_F(PolicyTest, IsolationIsManualByDefaultAndReadPerSeverity) {
+  auto none = Load("");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->isolation.auto_steps.empty());
+  auto p = Load(R"(
+[isolation]
+auto = { "SEV-1" = ["rollback", "memory", "traces", "banner"], "SEV-2" = ["memory", "rollback"], "SEV-3" = [] }
+auto_only_for_signals = ["pii", "action.unauthorised"]
+)");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->isolation.auto_steps[1].size(), 4u);
+  // Steps keep the playbook's order whatever order the file names them in.
+  EXPECT_EQ(p->isolation.auto_steps[2],
+            (std::vector<IsolationStep>{IsolationStep::kRollback, IsolationStep::kMemory}));
+  EXPECT_TRUE(p->isolation.auto_steps[3].empty());
+  EXPECT_EQ(p->isolation.auto_only_for_signals,
+            (std::vector<std::string>{"pii", "action.unauthorised"}));
+}
+
+TEST_F(PolicyTest, IsolationMistakesNameTheKey) {
+  auto step = Load("[isolation]\nauto = { \"SEV-1\" = [\"rollback\", \"reboot\"] }\n");
+  ASSERT_FALSE(step.ok());
+  EXPECT_NE(step.status().message().find("isolation.auto.SEV-1"), std::string::npos)
+      << step.status().message();
+  EXPECT_NE(step.status().message().find("reboot"), std::string::npos);
+  auto severity = Load("[isolation]\nauto = { \"SEV-9\" = [\"rollback\"] }\n");
+  ASSERT_FALSE(severity.ok());
+  EXPECT_NE(severity.status().message().find("isolation.auto.SEV-9"), std::string::npos)
+      << severity.status().message();
+  auto shape = Load("[isolation]\nauto = [\"rollback\"]\n");
+  ASSERT_FALSE(shape.ok());
+  EXPECT_NE(shape.status().message().find("isolation.auto"), std::string::npos);
+  auto typo = Load("[isolation]\nautomatic = {}\n");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.status().message().find("isolation.automatic"), std::string::npos);
+  auto kinds = Load("[isolation]\nauto_only_for_signals = \"pii\"\n");
+  ASSERT_FALSE(kinds.ok());
+  EXPECT_NE(kinds.status().message().find("isolation.auto_only_for_signals"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace firebreak

@@ -14,6 +14,7 @@ class SqliteIncidentRepo final : public IncidentRepo {
   Status Update(const IncidentRecord& r) override;
   StatusOr<IncidentRecord> Get(int64_t id) override;
   StatusOr<std::vector<IncidentRecord>> List(const IncidentQuery& q) override;
+  StatusOr<std::vector<int64_t>> TimesToContain() override;
 
  private:
   Connection& conn_;
@@ -128,6 +129,7 @@ class SqliteTraceRepo final : public TraceRepo {
   StatusOr<std::vector<std::pair<int64_t, std::string>>> Signatures(
       const std::vector<int64_t>& ids) override;
   Status AddFlag(const FlagRow& f) override;
+  StatusOr<std::vector<FlagRow>> FlagsFor(int64_t incident_id) override;
   StatusOr<std::vector<int64_t>> Expired(TimeMs cutoff, int limit) override;
   StatusOr<int64_t> DeleteOrphanSpans(TimeMs cutoff) override;
   StatusOr<SpanSummary> SummarizeSpans(const std::string& trace_id) override;

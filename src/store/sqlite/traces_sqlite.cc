@@ -333,6 +333,15 @@ Status SqliteTraceRepo::AddFlag(const FlagRow& f) {
   return q->Run();
 }
 
+StatusOr<std::vector<FlagRow>> SqliteTraceRepo::FlagsFor(int64_t incident_id) {
+  FB_ASSIGN_OR_RETURN(auto q, conn_.Prepare("SELECT trace_row, flag, reason, incident_id, actor, at "
+                                            "FROM trace_flags WHERE incident_id=? ORDER BY id"));
+  q->Bind(incident_id);
+  return CollectRows<FlagRow>(*q, [](const Query& row) {
+    return FlagRow{row.Int(0), row.Text(1), row.Text(2), row.OptInt(3), row.Text(4), row.Int(5)};
+  });
+}
+
 StatusOr<std::vector<int64_t>> SqliteTraceRepo::Expired(TimeMs cutoff, int limit) {
   FB_ASSIGN_OR_RETURN(
       auto q, conn_.Prepare("SELECT t.id FROM traces t WHERE t.started_at < ? AND NOT EXISTS ("
