@@ -351,7 +351,7 @@ void RegisterComms(http::Router& r, const Deps& d) {
         }));
 
   r.Add("POST", "/api/v1/incidents/{id}/notify",
-        Guard(tok, Role::kResponder, [&notifier](const Request& req, const Principal& p) {
+        Guard(tok, Role::kResponder, [&notifier, &comms](const Request& req, const Principal& p) {
           auto id = IncidentIdParam(req);
           if (!id.ok()) return http::Error(id.status());
           auto body = http::ParseJsonObject(req.body);
@@ -361,12 +361,22 @@ void RegisterComms(http::Router& r, const Deps& d) {
           if (*update == 0) return http::Error(InvalidArgument("'update' is required"));
           auto message = StringField(*body, "message", true);
           if (!message.ok()) return http::Error(message.status());
+          auto reason = StringField(*body, "override_reason", false);
+          if (!reason.ok()) return http::Error(reason.status());
           notify::NotifyRequest n{*id, *update, *message};
+          if (Status checked = notifier.Check(n); !checked.ok()) return http::Error(checked);
+          // The update must be one for users, and the message passes the lint.
+          LintRefusal refusal;
+          auto findings = comms.CheckNotification(p.name, *id, *update, *message, *reason, &refusal);
+          if (!findings.ok()) {
+            return refusal.findings.empty() ? http::Error(findings.status()) : Refused(refusal);
+          }
           return Respond(notifier.Notify(p.name, n), 202, [&](const paging::NoticeResult& r) {
             return Json{{"incident", IncidentName(*id)},
                         {"update", *update},
                         {"queued", r.queued},
-                        {"already_queued", r.already_queued}};
+                        {"already_queued", r.already_queued},
+                        {"findings", FindingsJson(*findings)}};
           });
         }));
 }

@@ -11,7 +11,7 @@ namespace firebreak::cli {
 namespace {
 
 struct Options {
-  std::string id, message, from, to, cursor;
+  std::string id, message, from, to, cursor, incident, override_reason;
   int64_t update = 0;
   int limit = 100;
   std::string text, audience = "internal", next_update, eta;
@@ -19,8 +19,33 @@ struct Options {
   std::optional<int64_t> affected, active;
 };
 
+// `comms lint --incident`: the server lints against what it knows of the incident (confirmed
+// root cause, evidence, measured affected users).
+int LintOnServer(Context& ctx, const Options& o) {
+  Json body = {{"text", o.text}, {"audience", o.audience}};
+  if (!o.next_update.empty()) body["next_update_at"] = o.next_update;
+  if (!o.eta.empty()) body["eta"] = o.eta;
+  auto res = ctx.Call("POST", "/api/v1/incidents/" + Escape(o.incident) + "/lint", body);
+  if (!res) return 2;
+  bool blocking = res->value("blocking", false);
+  if (ctx.json) {
+    ctx.PrintJson(*res);
+  } else if ((*res)["findings"].empty()) {
+    std::cout << "no findings\n";
+  } else {
+    Table t({"RULE", "LEVEL", "AT", "MESSAGE"});
+    for (const auto& f : (*res)["findings"]) {
+      t.Add({Str(f, "rule"), f.value("blocking", false) ? "blocking" : "warning",
+             Str(f, "phrase").empty() || Str(f, "phrase") == "-" ? "-" : Str(f, "offset"), Str(f, "message")});
+    }
+    t.Print(std::cout);
+  }
+  return blocking ? 1 : 0;
+}
+
 // Exit codes of `comms lint`: 0 nothing blocks, 1 a finding blocks, 2 bad input.
 int LintCommand(Context& ctx, const Options& o) {
+  if (!o.incident.empty()) return LintOnServer(ctx, o);
   auto audience = comms::ParseAudience(o.audience);
   if (!audience.ok()) {
     std::cerr << "error: " << audience.status().message() << "\n";
@@ -100,8 +125,9 @@ int AffectedCommand(Context& ctx, const Options& o) {
 }
 
 int NotifyCommand(Context& ctx, const Options& o) {
-  auto res = ctx.Call("POST", "/api/v1/incidents/" + Escape(o.id) + "/notify",
-                      Json{{"update", o.update}, {"message", o.message}});
+  Json body = {{"update", o.update}, {"message", o.message}};
+  if (!o.override_reason.empty()) body["override_reason"] = o.override_reason;
+  auto res = ctx.Call("POST", "/api/v1/incidents/" + Escape(o.id) + "/notify", body);
   if (!res) return 1;
   if (ctx.json) return ctx.PrintJson(*res);
   std::cout << "queued " << Str(*res, "queued") << " notice(s); " << Str(*res, "already_queued")
@@ -132,6 +158,8 @@ void AddCommsCommands(CLI::App& app, Context& ctx, Action& action) {
       ->check(CLI::NonNegativeNumber);
   lint->add_option("--next-update", o->next_update, "when the next update is due (RFC 3339)");
   lint->add_option("--eta", o->eta, "when a fix is expected (RFC 3339)");
+  lint->add_option("--incident", o->incident,
+                   "lint on the server against this incident's facts (INC-42) instead of the flags");
   lint->callback([&ctx, &action, o] { action = [&ctx, o] { return LintCommand(ctx, *o); }; });
 
   auto* affected = comms->add_subcommand("affected", "the users an incident's traces reached");
@@ -149,6 +177,8 @@ void AddCommsCommands(CLI::App& app, Context& ctx, Action& action) {
       ->required()
       ->check(CLI::PositiveNumber);
   notify->add_option("--message", o->message, "what each user reads")->required();
+  notify->add_option("--override-reason", o->override_reason,
+                     "send despite blocking lint findings, for this reason (audited)");
   notify->callback([&ctx, &action, o] { action = [&ctx, o] { return NotifyCommand(ctx, *o); }; });
 }
 

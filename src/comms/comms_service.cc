@@ -268,6 +268,34 @@ StatusOr<Linted<UpdateRecord>> CommsService::PostUpdate(const std::string& actor
   return out;
 }
 
+StatusOr<std::vector<LintFinding>> CommsService::CheckNotification(
+    const std::string& actor, int64_t incident_id, int64_t update_id, const std::string& message,
+    const std::string& override_reason, LintRefusal* refusal) {
+  FB_RETURN_IF_ERROR(CheckText("override_reason", override_reason, options_.max_message_bytes, false));
+  std::vector<LintFinding> findings;
+  FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
+    FB_ASSIGN_OR_RETURN(IncidentRecord inc, txn.incidents().Get(incident_id));
+    FB_ASSIGN_OR_RETURN(auto update, txn.comms().GetUpdate(update_id));
+    if (!update || update->incident_id != incident_id) {
+      return NotFound(IncidentName(incident_id) + " has no update " + std::to_string(update_id));
+    }
+    if (update->audience == "internal") {
+      return Conflict("update " + std::to_string(update_id) +
+                      " is internal: it is never sent to users (post an update for the affected users)");
+    }
+    FB_ASSIGN_OR_RETURN(findings, LintIn(txn, inc, message, "affected",
+                                         update->eta.has_value() || update->next_update_at.has_value()));
+    FB_RETURN_IF_ERROR(Gate(findings, override_reason, refusal));
+    bool blocked = std::any_of(findings.begin(), findings.end(), [](const LintFinding& f) { return f.blocking; });
+    if (!blocked) return Status::Ok();
+    return log_.Append(txn, {incident_id, actor, "comms.lint_overridden",
+                             {{"update", update_id}, {"message", message},
+                              {"lint", FindingsJson(findings)}, {"override_reason", override_reason}}})
+        .status();
+  }));
+  return findings;
+}
+
 StatusOr<std::vector<UpdateRecord>> CommsService::Updates(int64_t incident_id, const std::string& audience) {
   if (!audience.empty()) FB_RETURN_IF_ERROR(comms::ParseAudience(audience).status());
   std::vector<UpdateRecord> out;

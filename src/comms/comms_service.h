@@ -112,6 +112,15 @@ class CommsService {
   // Records a structured update for one audience; same refusals as SetNotice.
   StatusOr<Linted<UpdateRecord>> PostUpdate(const std::string& actor, int64_t incident_id,
                                             const UpdateInput& in, LintRefusal* refusal = nullptr);
+  // Checks a notice to the affected users before it is queued: `update_id` must be an update of
+  // this incident meant for them (affected or public: an internal one is kConflict, never sent
+  // to users), and `message` passes the lint for the affected audience (its ETA or next update
+  // is the update's). A blocking finding is kConflict unless `override_reason` is given, which
+  // goes on the timeline. Returns the findings.
+  StatusOr<std::vector<LintFinding>> CheckNotification(const std::string& actor, int64_t incident_id,
+                                                       int64_t update_id, const std::string& message,
+                                                       const std::string& override_reason,
+                                                       LintRefusal* refusal = nullptr);
   // The incident's updates, oldest first; `audience` empty: all.
   StatusOr<std::vector<UpdateRecord>> Updates(int64_t incident_id, const std::string& audience);
 

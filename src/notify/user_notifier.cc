@@ -10,8 +10,7 @@ namespace {
 constexpr int kUserBatch = 10000;
 }  // namespace
 
-StatusOr<paging::NoticeResult> UserNotifier::Notify(const std::string& actor,
-                                                    const NotifyRequest& req) {
+Status UserNotifier::Check(const NotifyRequest& req) const {
   if (req.message.size() > kMaxNoticeBytes) {
     return TooLarge("'message' is " + std::to_string(req.message.size()) +
                     " bytes; a notice holds at most " + std::to_string(kMaxNoticeBytes));
@@ -19,14 +18,20 @@ StatusOr<paging::NoticeResult> UserNotifier::Notify(const std::string& actor,
   if (req.message.empty()) return InvalidArgument("'message' is required");
   if (!IsValidUtf8(req.message)) return InvalidArgument("'message' is not valid UTF-8");
   if (req.update_id < 1) return InvalidArgument("'update' must be a positive update id");
+  if (pager_.policy().user_notice_target.empty()) {
+    return Conflict("no notice target is configured for affected users ([comms] notify_target)");
+  }
+  return Status::Ok();
+}
+
+StatusOr<paging::NoticeResult> UserNotifier::Notify(const std::string& actor,
+                                                    const NotifyRequest& req) {
+  FB_RETURN_IF_ERROR(Check(req));
   paging::NoticeResult total;
   TimeMs now = clock_.NowMs();
   FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     total = {};
     FB_ASSIGN_OR_RETURN(IncidentRecord inc, txn.incidents().Get(req.incident_id));
-    if (pager_.policy().user_notice_target.empty()) {
-      return Conflict("no notice target is configured for affected users ([comms] notify_target)");
-    }
     FB_ASSIGN_OR_RETURN(AffectedScope scope,
                         traces::AffectedScopeOf(inc, std::nullopt, std::nullopt, now));
     std::string after;

@@ -36,6 +36,9 @@ class UserNotifier {
   // unknown incident; kConflict when no notice target is configured. Nothing is written on
   // an error. Thread-safe.
   StatusOr<paging::NoticeResult> Notify(const std::string& actor, const NotifyRequest& req);
+  // The checks of `req` that need no store (message, update id, a configured target): what
+  // Notify refuses before it writes.
+  Status Check(const NotifyRequest& req) const;
 
  private:
   Store& store_;

@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "common/clock.h"
 #include "support/receiver.h"
 #include "support/server_process.h"
 #include "support/test_util.h"
@@ -156,13 +157,26 @@ TEST_F(CommsIntegration, AffectedUsersFromEvidenceAndWindow) {
 
 TEST_F(CommsIntegration, NotifyReachesEachUserOnceAcrossRetriesAndRestarts) {
   std::string viewer = server_->CreateToken("v", "viewer");
-  const std::string body = R"({"update": 7, "message": "Orders placed today may be wrong; next update 15:00 UTC. ✅"})";
+  // Notices belong to an update meant for the affected users.
+  auto post_update = [&](const std::string& audience, const std::string& impact) {
+    HttpResult u = server_->Call("POST", "/api/v1/incidents/INC-1/updates",
+                                 Json{{"audience", audience}, {"impact", impact},
+                                      {"next_update_at", FormatTime(SystemClock().NowMs() + 3'600'000)}}
+                                     .dump());
+    EXPECT_EQ(u.status, 201) << u.body;
+    return u.json["update"]["id"].get<int64_t>();
+  };
+  const int64_t u1 = post_update("affected", "Orders placed today may be wrong.");
+  const int64_t u2 = post_update("affected", "Orders are right again.");
+  const int64_t internal = post_update("internal", "the pricing agent v2 is rounding wrong");
+  const std::string body = Json{{"update", u1},
+                                {"message", "Orders placed today may be wrong; next update 15:00 UTC. ✅"}}.dump();
 
   // Refusals write nothing.
   EXPECT_EQ(server_->Call("POST", "/api/v1/incidents/INC-1/notify", body, &viewer).status, 403);
   EXPECT_EQ(server_->Call("POST", "/api/v1/incidents/INC-9/notify", body).status, 404);
   EXPECT_EQ(server_->Call("POST", "/api/v1/incidents/INC-1/notify",
-                          Json{{"update", 7}, {"message", std::string(4097, 'x')}}.dump())
+                          Json{{"update", u1}, {"message", std::string(4097, 'x')}}.dump())
                 .status,
             413);
   for (const char* bad : {R"({"update": 0, "message": "m"})", R"({"update": -1, "message": "m"})",
@@ -171,6 +185,16 @@ TEST_F(CommsIntegration, NotifyReachesEachUserOnceAcrossRetriesAndRestarts) {
                           R"({"update": 7, "message": 5})", R"([1])"}) {
     EXPECT_EQ(server_->Call("POST", "/api/v1/incidents/INC-1/notify", bad).status, 400) << bad;
   }
+  // An internal update is never sent to users; an unknown update is not found; a message the
+  // lint refuses is refused with its findings, and goes out once a person overrides it.
+  EXPECT_EQ(server_->Call("POST", "/api/v1/incidents/INC-1/notify",
+                          Json{{"update", internal}, {"message", "hello"}}.dump()).status, 409);
+  EXPECT_EQ(server_->Call("POST", "/api/v1/incidents/INC-1/notify",
+                          Json{{"update", 999}, {"message", "hello"}}.dump()).status, 404);
+  HttpResult blamed = server_->Call("POST", "/api/v1/incidents/INC-1/notify",
+                                    Json{{"update", u1}, {"message", "This was caused by OpenAI."}}.dump());
+  EXPECT_EQ(blamed.status, 409) << blamed.body;
+  EXPECT_FALSE(blamed.json["findings"].empty()) << blamed.body;
   EXPECT_EQ(Deliveries(), 0);
 
   HttpResult first = server_->Call("POST", "/api/v1/incidents/INC-1/notify", body);
@@ -193,9 +217,9 @@ TEST_F(CommsIntegration, NotifyReachesEachUserOnceAcrossRetriesAndRestarts) {
   server_->Kill();
   server_->Start();
   CommandResult cli =
-      server_->Cli({"comms", "notify", "INC-1", "--update", "7", "--message", "again"});
+      server_->Cli({"comms", "notify", "INC-1", "--update", std::to_string(u1), "--message", "again"});
   EXPECT_EQ(cli.exit_code, 0) << cli.err;
-  EXPECT_NE(cli.out.find("queued 0 notice(s); 4 user(s) already had update 7"), std::string::npos)
+  EXPECT_NE(cli.out.find("queued 0 notice(s); 4 user(s) already had update " + std::to_string(u1)), std::string::npos)
       << cli.out;
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
 
@@ -209,7 +233,7 @@ TEST_F(CommsIntegration, NotifyReachesEachUserOnceAcrossRetriesAndRestarts) {
     Json j = q.Json();
     EXPECT_EQ(j["event"], "incident.user_notice");
     EXPECT_EQ(j["incident"], "INC-1");
-    EXPECT_EQ(j["update"], 7);
+    EXPECT_EQ(j["update"], u1);
     EXPECT_EQ(j["message"], "Orders placed today may be wrong; next update 15:00 UTC. ✅");
     users.insert(j["user_id"].get<std::string>());
   }
@@ -217,7 +241,7 @@ TEST_F(CommsIntegration, NotifyReachesEachUserOnceAcrossRetriesAndRestarts) {
 
   // Another update is another notice to each user.
   HttpResult next = server_->Call("POST", "/api/v1/incidents/INC-1/notify",
-                                  R"({"update": 8, "message": "fixed"})");
+                                  Json{{"update", u2}, {"message", "fixed"}}.dump());
   EXPECT_EQ(next.json["queued"], 4) << next.body;
   EXPECT_TRUE(receiver_.WaitForRequests(8));
 

@@ -85,6 +85,14 @@ TEST_F(NoticeIntegration, TheBannerIsPublicCacheableAndShowsOnlyNotices) {
 }
 
 TEST_F(NoticeIntegration, TheLintRefusesWithFindingsAndAnOverrideIsAudited) {
+  // 12 users of the agent in the incident's window: "only a few" is contradicted.
+  Json batch = {{"traces", Json::array()}};
+  for (int i = 0; i < 12; ++i) {
+    batch["traces"].push_back({{"agent", "support-bot"}, {"user_id", "user-" + std::to_string(i)},
+                               {"input", "where is my order"}, {"output", "on its way"}});
+  }
+  auto ingested = server_.Call("POST", "/api/v1/traces", batch.dump());
+  ASSERT_EQ(ingested.status, 201) << ingested.body;
   Json notice = {{"message", "Only a few users were affected; this was caused by OpenAI"},
                  {"next_update_at", InMinutes(30)}};
   auto refused = Put(notice, responder_);
@@ -93,6 +101,7 @@ TEST_F(NoticeIntegration, TheLintRefusesWithFindingsAndAnOverrideIsAudited) {
   for (const auto& f : refused.json["findings"]) rules.insert(f["rule"].get<std::string>());
   EXPECT_TRUE(rules.count("unconfirmed-cause")) << refused.body;
   EXPECT_TRUE(rules.count("provider-blame")) << refused.body;
+  EXPECT_TRUE(rules.count("minimising")) << refused.body;
   EXPECT_EQ(HttpCall(server_.port(), "GET", "/api/v1/status", "", "").json["notices"].size(), 0u);
 
   // No next update and no ETA: refused, naming the rule.
@@ -115,6 +124,11 @@ TEST_F(NoticeIntegration, TheLintRefusesWithFindingsAndAnOverrideIsAudited) {
                        Json{{"text", "This was caused by OpenAI."}, {"audience", "public"}}.dump(), viewer_);
   ASSERT_EQ(lint.status, 200) << lint.body;
   EXPECT_EQ(lint.json["blocking"], true);
+  // The same from the CLI, against the incident's facts: exit 1 when a finding blocks.
+  CommandResult cli = server_.Cli({"comms", "lint", "Only a few users were affected", "--incident", id_,
+                                   "--audience", "public", "--next-update", InMinutes(30)});
+  EXPECT_EQ(cli.exit_code, 1) << cli.out << cli.err;
+  EXPECT_NE(cli.out.find("minimising"), std::string::npos) << cli.out;
 }
 
 // Internal updates fan out on GET /api/v1/stream (server-sent events, ids are the audit log's
