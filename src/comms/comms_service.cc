@@ -259,6 +259,11 @@ StatusOr<Linted<UpdateRecord>> CommsService::PostUpdate(const std::string& actor
     u.created_at = now;
     FB_ASSIGN_OR_RETURN(u.id, txn.comms().AddUpdate(u));
     FB_RETURN_IF_ERROR(Promise(txn, incident_id, in.next_update_at, now));
+    // Internal updates also go to the team's channels, once each.
+    if (u.audience == "internal" && options_.reminders) {
+      FB_RETURN_IF_ERROR(options_.reminders->QueueInternalUpdate(
+          txn, inc, "update-" + std::to_string(u.id), IncidentName(incident_id) + " (internal): " + text));
+    }
     Json details = {{"update", u.id}, {"audience", u.audience}, {"impact", u.impact},
                     {"actions", u.actions}, {"user_action", u.user_action}, {"eta", TimeOrNull(u.eta)},
                     {"next_update_at", TimeOrNull(u.next_update_at)}, {"lint", FindingsJson(out.findings)}};

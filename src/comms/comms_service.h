@@ -28,12 +28,15 @@ using comms::LintFinding;
 // words (the traces know them).
 using AffectedCount = std::function<StatusOr<std::pair<int64_t, int64_t>>(const IncidentRecord&)>;
 
-// Queues a reminder about `incident` through the outbox inside `txn` (the pager does).
+// What communication sends through the outbox, inside the caller's transaction (the pager
+// does): a reminder to the on-call, and an internal update to the team's channels.
 class ReminderSink {
  public:
   virtual ~ReminderSink() = default;
   virtual Status QueueReminder(Txn& txn, const IncidentRecord& incident, const std::string& key,
                                const std::string& headline) = 0;
+  virtual Status QueueInternalUpdate(Txn& txn, const IncidentRecord& incident, const std::string& key,
+                                     const std::string& text) = 0;
 };
 
 struct CommsOptions {

@@ -303,8 +303,9 @@ StatusOr<ResponsePolicy> LoadResponsePolicy(const std::string& config_path,
   FB_RETURN_IF_ERROR(prefixed(ReadDetect(section("detect"), policy.detect)));
   Reader comms = section("comms");
   if (comms.present()) {
-    FB_RETURN_IF_ERROR(prefixed(comms.Only({"notify_target"})));
+    FB_RETURN_IF_ERROR(prefixed(comms.Only({"notify_target", "internal_targets"})));
     FB_RETURN_IF_ERROR(prefixed(comms.String("notify_target", policy.paging.user_notice_target)));
+    FB_RETURN_IF_ERROR(prefixed(comms.Strings("internal_targets", policy.paging.internal_update_targets)));
   }
   FB_RETURN_IF_ERROR(prefixed(ReadPaging(section("paging"), policy.paging, getenv)));
   FB_RETURN_IF_ERROR(prefixed(ReadIsolation(section("isolation"), policy.isolation)));

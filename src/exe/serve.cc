@@ -104,13 +104,18 @@ void RaiseOpenFileLimit() {
                static_cast<uint64_t>(before));
 }
 
-// Late updates are chased through the pager's outbox, to the on-call.
+// Late updates are chased through the pager's outbox, to the on-call; internal updates go to
+// the [comms] internal_targets.
 class PagerReminders final : public ReminderSink {
  public:
   explicit PagerReminders(paging::Pager& pager) : pager_(pager) {}
   Status QueueReminder(Txn& txn, const IncidentRecord& incident, const std::string& key,
                        const std::string& headline) override {
     return pager_.Remind(txn, incident, key, headline).status();
+  }
+  Status QueueInternalUpdate(Txn& txn, const IncidentRecord& incident, const std::string& key,
+                             const std::string& text) override {
+    return pager_.Announce(txn, incident, key, text).status();
   }
 
  private:

@@ -102,6 +102,7 @@ Status CheckPolicy(const PagingPolicy& p) {
   for (size_t i = 0; i < p.escalation.size(); ++i) {
     FB_RETURN_IF_ERROR(known(p.escalation[i], "paging.escalation[" + std::to_string(i) + "]"));
   }
+  FB_RETURN_IF_ERROR(known(p.internal_update_targets, "comms.internal_targets"));
   FB_RETURN_IF_ERROR(known(p.business_hours_targets, "paging.business_hours_targets"));
   FB_RETURN_IF_ERROR(known(p.backlog_targets, "paging.backlog_targets"));
   if (p.ack_timeout_minutes < 1) return InvalidArgument("paging.ack_timeout_minutes must be >= 1");
@@ -213,6 +214,12 @@ StatusOr<std::vector<DeliveryRecord>> Pager::Remind(Txn& txn, const IncidentReco
   std::vector<std::string> targets;
   if (!policy_.escalation.empty()) targets = policy_.escalation[0];
   return Queue(txn, inc, targets, "notify", key, headline);
+}
+
+StatusOr<std::vector<DeliveryRecord>> Pager::Announce(Txn& txn, const IncidentRecord& inc,
+                                                      const std::string& key,
+                                                      const std::string& headline) {
+  return Queue(txn, inc, policy_.internal_update_targets, "notify", key, headline);
 }
 
 Status Pager::FireTimer(Txn& txn, const TimerRecord& t) {

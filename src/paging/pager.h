@@ -60,6 +60,9 @@ struct PagingPolicy {
   // [comms] notify_target: the webhook target that receives one notice per affected user;
   // empty: user notices are refused.
   std::string user_notice_target;
+  // [comms] internal_targets: where internal updates are also posted (a Slack-compatible
+  // channel, say); empty: the timeline and GET /api/v1/stream only.
+  std::vector<std::string> internal_update_targets;
 };
 
 // What queuing user notices did.
@@ -107,6 +110,11 @@ class Pager final : public IncidentObserver {
   StatusOr<NoticeResult> QueueUserNotices(Txn& txn, const IncidentRecord& inc, int64_t update_id,
                                           const std::string& message,
                                           const std::vector<std::string>& user_ids);
+
+  // Queues an internal update about `inc` inside `txn` to policy().internal_update_targets,
+  // once per `key`. Returns the deliveries queued (none without targets).
+  StatusOr<std::vector<DeliveryRecord>> Announce(Txn& txn, const IncidentRecord& inc,
+                                                 const std::string& key, const std::string& headline);
 
   // One pass: fires the timers due now, then sends the deliveries due now.
   StatusOr<TickResult> Tick();

@@ -23,11 +23,17 @@ class CountingReminders final : public ReminderSink {
     sent.push_back({incident.id, key, headline});
     return Status::Ok();
   }
+  Status QueueInternalUpdate(Txn&, const IncidentRecord& incident, const std::string& key,
+                             const std::string& text) override {
+    internal.push_back({incident.id, key, text});
+    return Status::Ok();
+  }
   struct Sent {
     int64_t incident;
     std::string key, headline;
   };
   std::vector<Sent> sent;
+  std::vector<Sent> internal;
 };
 
 class CommsServiceTest : public ::testing::Test {
@@ -140,6 +146,9 @@ TEST_F(CommsServiceTest, AudiencesNeverLeak) {
   u.audience = "public";
   u.impact = "Some replies showed payment details; we turned the feature off.";
   ASSERT_TRUE(comms_->PostUpdate("alice", id_, u).ok());
+  // Only the internal update went to the team's channels.
+  ASSERT_EQ(reminders_.internal.size(), 1u);
+  EXPECT_NE(reminders_.internal[0].headline.find("v2 leaks card numbers"), std::string::npos);
   auto pub = comms_->Updates(id_, "public");
   ASSERT_EQ(pub->size(), 1u);
   EXPECT_EQ((*pub)[0].audience, "public");

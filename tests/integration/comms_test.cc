@@ -277,5 +277,37 @@ TEST(CommsWithoutTarget, NotifyIsAConflictAndCommsLintRunsLocally) {
   EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
 }
 
+// Internal updates also go to the team's Slack-compatible channel ([comms] internal_targets),
+// through the outbox; other audiences do not.
+TEST(CommsInternalChannel, InternalUpdatesArePostedToTheTeamsChannel) {
+  Receiver receiver;
+  ASSERT_TRUE(receiver.Start());
+  TempDir dir;
+  std::string config = dir.path() + "/firebreak.toml";
+  std::ofstream(config) << "[comms]\n"
+                        << "internal_targets = [\"team\"]\n"
+                        << "[paging.targets.team]\n"
+                        << "type = \"slack\"\n"
+                        << "url = \"" << receiver.url("/team") << "\"\n";
+  ServerProcess server({"--config", config});
+  ASSERT_EQ(server.Call("POST", "/api/v1/incidents",
+                        R"({"title":"t","agent":"bot","severity":"SEV-2","reason":"r"})").status, 201);
+  std::string next = FormatTime(SystemClock().NowMs() + 3'600'000);
+  for (const char* audience : {"internal", "public"}) {
+    HttpResult u = server.Call("POST", "/api/v1/incidents/INC-1/updates",
+                               Json{{"audience", audience},
+                                    {"impact", std::string(audience) + " text: rollback to v41 done"},
+                                    {"next_update_at", next}}.dump());
+    ASSERT_EQ(u.status, 201) << u.body;
+  }
+  ASSERT_TRUE(receiver.WaitForRequests(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // nothing else arrives
+  std::vector<ReceivedRequest> got = receiver.requests();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].target, "/team");
+  EXPECT_NE(got[0].body.find("internal text: rollback to v41 done"), std::string::npos) << got[0].body;
+  EXPECT_EQ(got[0].body.find("public text"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace firebreak::testing
