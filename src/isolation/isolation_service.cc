@@ -207,11 +207,7 @@ StepReport IsolationService::Rollback(const std::string& actor, const IncidentRe
   constexpr IsolationStep kStep = IsolationStep::kRollback;
   AgentRecord a;
   std::vector<PointerChangeRecord> history;
-  Status read = store_.Read([&](Txn& txn) -> Status {
-    FB_ASSIGN_OR_RETURN(a, txn.releases().GetAgent(inc.agent));
-    FB_ASSIGN_OR_RETURN(history, txn.releases().Changes(inc.agent, kHistoryLimit));
-    return Status::Ok();
-  });
+  Status read = ReadReleases(inc.agent, a, history);
   if (read.code() == StatusCode::kNotFound) {
     return FailedStep(kStep, Conflict("agent '" + inc.agent +
                                       "' has no registered versions: nothing to roll back or kill"));
@@ -287,6 +283,15 @@ StepReport IsolationService::Rollback(const std::string& actor, const IncidentRe
                 counts);
 }
 
+Status IsolationService::ReadReleases(const std::string& agent, AgentRecord& a,
+                                      std::vector<PointerChangeRecord>& history) {
+  return store_.Read([&](Txn& txn) -> Status {
+    FB_ASSIGN_OR_RETURN(a, txn.releases().GetAgent(agent));
+    FB_ASSIGN_OR_RETURN(history, txn.releases().Changes(agent, kHistoryLimit));
+    return Status::Ok();
+  });
+}
+
 StatusOr<IsolationService::Window> IsolationService::FindWindow(const IncidentRecord& inc,
                                                                const IsolationRequest& req) {
   Window w;
@@ -294,11 +299,7 @@ StatusOr<IsolationService::Window> IsolationService::FindWindow(const IncidentRe
   w.to = now + 1;
   AgentRecord a;
   std::vector<PointerChangeRecord> history;
-  Status read = store_.Read([&](Txn& txn) -> Status {
-    FB_ASSIGN_OR_RETURN(a, txn.releases().GetAgent(inc.agent));
-    FB_ASSIGN_OR_RETURN(history, txn.releases().Changes(inc.agent, kHistoryLimit));
-    return Status::Ok();
-  });
+  Status read = ReadReleases(inc.agent, a, history);
   if (!read.ok() && read.code() != StatusCode::kNotFound) return read;
   std::string pulled;
   auto prior = PriorIsolation(history, inc.id);

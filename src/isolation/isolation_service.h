@@ -120,6 +120,9 @@ class IsolationService {
     std::string source;
   };
   StatusOr<Window> FindWindow(const IncidentRecord& inc, const IsolationRequest& req);
+  // Reads the agent and its latest pointer changes; kNotFound for an unknown agent.
+  Status ReadReleases(const std::string& agent, AgentRecord& a,
+                      std::vector<PointerChangeRecord>& history);
   StepReport Rollback(const std::string& actor, const IncidentRecord& inc, bool dry_run);
   StepReport Memory(const std::string& actor, const IncidentRecord& inc, const Window& w,
                     bool dry_run);

@@ -275,5 +275,67 @@ TEST_F(Isolation, BadInputIsRefusedAndWritesNothing) {
   EXPECT_EQ(server_.Call("GET", "/api/v1/agents/support-bot/runtime").json["version"], "v2");
 }
 
+// The runbook end to end: v2 leaks a card number in a reply, detection opens the SEV-1 before
+// the ingest is answered, and one isolate contains it: the agent's stream gets v1, the memory
+// v2 wrote and what derives from it is quarantined, the leaking trace is toxic, the public
+// banner is up with its next update, and the incident is isolated with its time to contain.
+TEST_F(Isolation, TheSev1DetectionOpenedOnALeakIsContainedInOneAction) {
+  int64_t poisoned = WriteMemory({{"records", {{{"text", "memory card on file 5555"}}}}});
+  int64_t derived = WriteMemory(
+      {{"records", {{{"text", "memory reuse the card"}, {"derived_from", {poisoned}}}}}});
+  HttpResult leak = server_.Call(
+      "POST", "/api/v1/traces",
+      Json{{"traces", {{{"trace_id", "leak-1"}, {"agent", "support-bot"}, {"version", "v2"},
+                        {"user_id", "customer-9"}, {"input", "refund my order please"},
+                        {"output", "Refunded to 5555-5555-5555-4444. Anything else?"}}}}}.dump(),
+      &agent_);
+  ASSERT_EQ(leak.status, 201) << leak.body;
+  std::string hash = leak.json["hashes"][0];
+  Json incidents = server_.Call("GET", "/api/v1/incidents").json["incidents"];
+  ASSERT_EQ(incidents.size(), 1u) << incidents.dump();
+  EXPECT_EQ(incidents[0]["severity"], "SEV-1");
+  EXPECT_EQ(incidents[0]["classified_by"], "rule:personal-data");
+  std::string id = incidents[0]["id"];
+
+  StreamClient stream(server_.port());
+  stream.Get("/api/v1/agents/support-bot/runtime/stream", agent_);
+  ASSERT_TRUE(stream.ReadUntil("\"version\":\"v2\"")) << stream.received();
+
+  CommandResult run = server_.Cli({"--json", "incident", "isolate", id});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  Json done = Json::parse(run.out);
+  for (const char* step : {"rollback", "memory", "traces", "banner"}) {
+    EXPECT_EQ(Step(done, step)["outcome"], "done") << step << ": " << done.dump();
+  }
+  EXPECT_TRUE(stream.ReadUntil("\"version\":\"v1\"")) << stream.received();
+  EXPECT_EQ(Step(done, "memory")["counts"]["direct"], 2);
+  EXPECT_TRUE(Visible().empty());
+  (void)derived;
+  EXPECT_EQ(FlagOf(hash), "toxic");
+  HttpResult status = HttpCall(server_.port(), "GET", "/api/v1/status", "", "");
+  ASSERT_EQ(status.json["notices"].size(), 1u) << status.body;
+  EXPECT_EQ(status.json["notices"][0]["incident"], id);
+  EXPECT_FALSE(status.json["notices"][0]["next_update_at"].is_null());
+  Json inc = server_.Call("GET", "/api/v1/incidents/" + id).json;
+  EXPECT_EQ(inc["state"], "isolated");
+  EXPECT_TRUE(inc["time_to_contain_ms"].is_number_integer()) << inc.dump();
+  int steps = 0;
+  HttpResult timeline = server_.Call("GET", "/api/v1/incidents/" + id + "/timeline");
+  for (const auto& e : timeline.json["events"]) {
+    if (e["kind"].get<std::string>().rfind("isolation.", 0) == 0) {
+      ++steps;
+      EXPECT_FALSE(e["at"].get<std::string>().empty());
+      EXPECT_FALSE(e["details"].empty()) << e.dump();
+    }
+  }
+  EXPECT_EQ(steps, 4) << timeline.body;
+  // Once more: nothing changes, and it says so.
+  CommandResult again = server_.Cli({"--json", "incident", "isolate", id});
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  for (const char* step : {"rollback", "memory", "traces", "banner"}) {
+    EXPECT_EQ(Step(Json::parse(again.out), step)["outcome"], "already") << step;
+  }
+}
+
 }  // namespace
 }  // namespace firebreak::testing
