@@ -42,6 +42,7 @@ struct World {
   std::unique_ptr<DetectionPipeline> detection;
   paging::HttpSender sender;
   std::unique_ptr<paging::Pager> pager;
+  std::unique_ptr<IsolationService> isolation;
   std::unique_ptr<CommsService> comms;
   std::unique_ptr<TimelineFeed> timeline;
   std::unique_ptr<notify::UserNotifier> notifier;
@@ -77,11 +78,14 @@ World* BuildWorld() {
   w->pager = std::make_unique<paging::Pager>(*w->store, *w->log, w->clock, paging::PagingPolicy{},
                                              w->sender);
   w->comms = std::make_unique<CommsService>(*w->store, *w->log, w->clock, CommsOptions{});
+  w->isolation = std::make_unique<IsolationService>(*w->store, *w->log, w->clock, *w->incidents,
+                                                    *w->releases, *w->memory, *w->traces,
+                                                    /*banner=*/nullptr);
   w->timeline = std::make_unique<TimelineFeed>(*w->store, std::chrono::milliseconds(200));
   w->notifier = std::make_unique<notify::UserNotifier>(*w->store, *w->log, *w->pager, w->clock);
   w->deps.reset(new api::Deps{*w->store, *w->log, *w->tokens, *w->incidents, *w->releases,
-                              *w->memory, *w->traces, *w->signals, *w->detection, *w->pager,
-                              *w->notifier, w->metrics, w->clock, "fuzz", w->readiness,
+                              *w->memory, *w->traces, *w->signals, *w->isolation,
+                              *w->detection, *w->pager, *w->notifier, w->metrics, w->clock, "fuzz", w->readiness,
                               *w->comms, *w->timeline});
   api::RegisterRoutes(w->router, *w->deps);
   std::filesystem::remove_all(dir);  // the open files stay usable; nothing is left behind
