@@ -60,15 +60,9 @@ struct NoticeInput {
   std::string audience = "public";  // a notice is public: anything else is refused
 };
 
-struct UpdateInput {
-  std::string audience;
-  std::string impact;
-  std::string actions;
-  std::string user_action;
-  std::optional<TimeMs> eta;
-  std::optional<TimeMs> next_update_at;
-  std::string override_reason;
-};
+// An update as a person asks for it: the UpdateRecord fields they write (audience, impact,
+// actions, user_action, eta, next_update_at, override_reason); PostUpdate sets the rest.
+using UpdateInput = UpdateRecord;
 
 // A banner or update as stored, with what the lint found.
 template <typename Record>
