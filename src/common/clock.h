@@ -43,6 +43,11 @@ class FakeClock final : public Clock {
 // Formats a time as RFC 3339 UTC with milliseconds, e.g. "2026-11-29T15:04:05.123Z".
 std::string FormatTime(TimeMs t);
 
+// The times FormatTime and ParseTime agree on: 0001-01-01T00:00:00.000Z to
+// 9999-12-31T23:59:59.999Z. A time from outside (epoch milliseconds) is checked against them.
+inline constexpr TimeMs kMinTimeMs = -62'135'596'800'000;
+inline constexpr TimeMs kMaxTimeMs = 253'402'300'799'999;
+
 // Parses RFC 3339 ("2026-11-29T15:04:05Z", optional fraction, "Z" or "+hh:mm" offset) into UTC
 // milliseconds; returns nullopt when the text is not such a time.
 std::optional<TimeMs> ParseTime(std::string_view text);

@@ -31,7 +31,17 @@ StatusOr<std::string> PlainString(const Json& j, const char* key, const std::str
 StatusOr<TimeMs> Time(const Json& j, const char* key, const std::string& where) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return TimeMs{0};
-  if (it->is_number_integer()) return it->get<TimeMs>();
+  if (it->is_number_integer()) {
+    // Epoch milliseconds, within the years RFC 3339 can write (a stored trace reads back).
+    if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(kMaxTimeMs)) {
+      return InvalidArgument(where + key + " is past the year 9999 (epoch milliseconds expected)");
+    }
+    TimeMs t = it->get<TimeMs>();
+    if (t < kMinTimeMs || t > kMaxTimeMs) {
+      return InvalidArgument(where + key + " is outside the years 1 to 9999 (epoch milliseconds expected)");
+    }
+    return t;
+  }
   if (it->is_string()) {
     if (auto t = ParseTime(it->get<std::string>())) return *t;
   }

@@ -446,6 +446,26 @@ TEST(RetentionSetting, BelowThirtyDaysIsRefused) {
   EXPECT_FALSE(CheckRetentionDays(29).ok());
 }
 
+// Found by fuzz/native_trace_fuzzer: "ended_at": 1795000000000000000 (nanoseconds sent as
+// milliseconds) was stored as the year 56 million, which the stored document could not read
+// back. Epoch milliseconds must lie within the years RFC 3339 writes; the bounds themselves
+// round-trip.
+TEST(NativeTrace, EpochMillisecondsOutsideTheYears1To9999AreRefusedAndTheBoundsRoundTrip) {
+  for (const Json& bad : {Json(1795000000000000000LL), Json(std::numeric_limits<int64_t>::min()),
+                          Json(std::numeric_limits<uint64_t>::max()), Json(kMaxTimeMs + 1),
+                          Json(kMinTimeMs - 1)}) {
+    auto content = ContentFromJson({{"agent", "bot"}, {"output", "ok"}, {"ended_at", bad}});
+    EXPECT_EQ(content.status().code(), StatusCode::kInvalidArgument) << bad.dump();
+  }
+  for (TimeMs edge : {kMinTimeMs, TimeMs{0}, kMaxTimeMs}) {
+    auto content = ContentFromJson({{"agent", "bot"}, {"output", "ok"}, {"started_at", edge}, {"ended_at", edge}});
+    ASSERT_TRUE(content.ok()) << edge << ": " << content.status().message();
+    auto again = ContentFromJson(Json::parse(ContentToJson(*content).dump()));
+    ASSERT_TRUE(again.ok()) << FormatTime(edge) << ": " << again.status().message();
+    EXPECT_EQ(again->ended_at, edge);
+  }
+}
+
 TEST(Otlp, DecodesProtobufAndRejectsSpansWithoutIds) {
   // A hand-encoded ExportTraceServiceRequest: one resource, one span with ids, one without.
   auto field = [](int num, int wire, const std::string& payload) {
