@@ -11,14 +11,12 @@
 namespace firebreak::api {
 namespace {
 
-Json TimeOrNull(const std::optional<TimeMs>& t) { return t ? Json(FormatTime(*t)) : Json(nullptr); }
-
 Json NoticeJson(const NoticeRecord& n) {
   return {{"incident", IncidentName(n.incident_id)},
           {"status", n.status},
           {"message", n.message},
-          {"eta", TimeOrNull(n.eta)},
-          {"next_update_at", TimeOrNull(n.next_update_at)},
+          {"eta", OptTime(n.eta)},
+          {"next_update_at", OptTime(n.next_update_at)},
           {"updated_at", FormatTime(n.updated_at)},
           {"updated_by", n.updated_by},
           {"created_at", FormatTime(n.created_at)},
@@ -33,8 +31,8 @@ Json UpdateJson(const UpdateRecord& u) {
           {"impact", u.impact},
           {"actions", u.actions},
           {"user_action", u.user_action},
-          {"eta", TimeOrNull(u.eta)},
-          {"next_update_at", TimeOrNull(u.next_update_at)},
+          {"eta", OptTime(u.eta)},
+          {"next_update_at", OptTime(u.next_update_at)},
           {"created_by", u.created_by},
           {"created_at", FormatTime(u.created_at)},
           {"lint", Json::parse(u.lint_json, nullptr, false)},
@@ -45,8 +43,8 @@ Json FactsJson(const CommsRecord& c) {
   return {{"incident", IncidentName(c.incident_id)},
           {"owner", c.owner},
           {"root_cause", c.root_cause},
-          {"root_cause_confirmed_at", TimeOrNull(c.root_cause_confirmed_at)},
-          {"next_update_at", TimeOrNull(c.next_update_at)}};
+          {"root_cause_confirmed_at", OptTime(c.root_cause_confirmed_at)},
+          {"next_update_at", OptTime(c.next_update_at)}};
 }
 
 // A refusal by the lint: the usual error body, with the findings.
@@ -100,8 +98,8 @@ void RegisterComms(http::Router& r, const Deps& d) {
                                 {"severity", p.severity > 0 ? Json("SEV-" + std::to_string(p.severity)) : Json(nullptr)},
                                 {"status", n.status},
                                 {"message", n.message},
-                                {"eta", TimeOrNull(n.eta)},
-                                {"next_update_at", TimeOrNull(n.next_update_at)},
+                                {"eta", OptTime(n.eta)},
+                                {"next_update_at", OptTime(n.next_update_at)},
                                 {"updated_at", FormatTime(n.updated_at)},
                                 {"overdue", p.overdue}});
     }

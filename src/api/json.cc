@@ -5,13 +5,9 @@
 #include "incidents/state.h"
 
 namespace firebreak::api {
-namespace {
-
 nlohmann::json OptTime(const std::optional<TimeMs>& t) {
   return t ? nlohmann::json(FormatTime(*t)) : nlohmann::json(nullptr);
 }
-
-}  // namespace
 
 nlohmann::json IncidentJson(const IncidentRecord& r) {
   auto state = ParseState(r.state).value_or(IncidentState::kDetected);

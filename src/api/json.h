@@ -10,6 +10,8 @@
 
 namespace firebreak::api {
 
+// An RFC 3339 time, or null.
+nlohmann::json OptTime(const std::optional<TimeMs>& t);
 nlohmann::json IncidentJson(const IncidentRecord& r);
 nlohmann::json EventJson(const EventRecord& e);
 nlohmann::json TokenJson(const TokenRecord& t);

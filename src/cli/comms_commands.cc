@@ -19,6 +19,25 @@ struct Options {
   std::optional<int64_t> affected, active;
 };
 
+// Prints findings as FindingsJson gives them; returns 1 when one blocks, else 0.
+int PrintFindings(Context& ctx, const Json& answer) {
+  bool blocking = answer.value("blocking", false);
+  const Json& findings = answer["findings"];
+  if (ctx.json) {
+    ctx.PrintJson(answer);
+  } else if (findings.empty()) {
+    std::cout << "no findings\n";
+  } else {
+    Table t({"RULE", "LEVEL", "AT", "MESSAGE"});
+    for (const auto& f : findings) {
+      t.Add({Str(f, "rule"), f.value("blocking", false) ? "blocking" : "warning",
+             f.value("phrase", "").empty() ? "-" : Str(f, "offset"), Str(f, "message")});
+    }
+    t.Print(std::cout);
+  }
+  return blocking ? 1 : 0;
+}
+
 // `comms lint --incident`: the server lints against what it knows of the incident (confirmed
 // root cause, evidence, measured affected users).
 int LintOnServer(Context& ctx, const Options& o) {
@@ -27,20 +46,7 @@ int LintOnServer(Context& ctx, const Options& o) {
   if (!o.eta.empty()) body["eta"] = o.eta;
   auto res = ctx.Call("POST", "/api/v1/incidents/" + Escape(o.incident) + "/lint", body);
   if (!res) return 2;
-  bool blocking = res->value("blocking", false);
-  if (ctx.json) {
-    ctx.PrintJson(*res);
-  } else if ((*res)["findings"].empty()) {
-    std::cout << "no findings\n";
-  } else {
-    Table t({"RULE", "LEVEL", "AT", "MESSAGE"});
-    for (const auto& f : (*res)["findings"]) {
-      t.Add({Str(f, "rule"), f.value("blocking", false) ? "blocking" : "warning",
-             Str(f, "phrase").empty() || Str(f, "phrase") == "-" ? "-" : Str(f, "offset"), Str(f, "message")});
-    }
-    t.Print(std::cout);
-  }
-  return blocking ? 1 : 0;
+  return PrintFindings(ctx, *res);
 }
 
 // Exit codes of `comms lint`: 0 nothing blocks, 1 a finding blocks, 2 bad input.
@@ -70,30 +76,9 @@ int LintCommand(Context& ctx, const Options& o) {
     std::cerr << "error: " << report.status().message() << "\n";
     return 2;
   }
-  if (ctx.json) {
-    Json findings = Json::array();
-    for (const auto& f : report->findings) {
-      findings.push_back({{"rule", f.rule},
-                          {"blocking", f.blocking},
-                          {"message", f.message},
-                          {"phrase", f.phrase},
-                          {"offset", f.offset},
-                          {"length", f.length}});
-    }
-    ctx.PrintJson({{"blocking", report->blocking},
-                   {"threshold", comms::MinimisingThreshold(facts)},
-                   {"findings", findings}});
-  } else if (report->findings.empty()) {
-    std::cout << "no findings\n";
-  } else {
-    Table t({"RULE", "LEVEL", "AT", "MESSAGE"});
-    for (const auto& f : report->findings) {
-      t.Add({f.rule, f.blocking ? "blocking" : "warning",
-             f.phrase.empty() ? "-" : std::to_string(f.offset), f.message});
-    }
-    t.Print(std::cout);
-  }
-  return report->blocking ? 1 : 0;
+  return PrintFindings(ctx, {{"blocking", report->blocking},
+                             {"threshold", comms::MinimisingThreshold(facts)},
+                             {"findings", comms::FindingsJson(report->findings)}});
 }
 
 int AffectedCommand(Context& ctx, const Options& o) {

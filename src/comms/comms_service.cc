@@ -48,19 +48,6 @@ Json TimeOrNull(const std::optional<TimeMs>& t) { return t ? Json(FormatTime(*t)
 
 }  // namespace
 
-Json FindingsJson(const std::vector<LintFinding>& findings) {
-  Json out = Json::array();
-  for (const auto& f : findings) {
-    out.push_back({{"rule", f.rule},
-                   {"blocking", f.blocking},
-                   {"message", f.message},
-                   {"phrase", f.phrase},
-                   {"offset", f.offset},
-                   {"length", f.length}});
-  }
-  return out;
-}
-
 std::string DefaultBannerMessage(TimeMs next_update_at) {
   return "We are investigating a problem with answers from our assistant. We have paused the "
          "affected feature while we look into it. Next update by " +
@@ -154,13 +141,14 @@ StatusOr<Linted<NoticeRecord>> CommsService::SetNotice(const std::string& actor,
   TimeMs now = clock_.NowMs();
   FB_RETURN_IF_ERROR(CheckFuture("eta", in.eta, now));
   FB_RETURN_IF_ERROR(CheckFuture("next_update_at", in.next_update_at, now));
+  // Linted before the write transaction: measuring affected users reads many traces.
   Linted<NoticeRecord> out;
+  FB_ASSIGN_OR_RETURN(out.findings, Lint(incident_id, in.message, "public",
+                                         in.eta.has_value() || in.next_update_at.has_value()));
+  FB_RETURN_IF_ERROR(Gate(out.findings, in.override_reason, refusal));
   FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     FB_ASSIGN_OR_RETURN(IncidentRecord inc, txn.incidents().Get(incident_id));
     if (IsClosed(inc)) return Conflict(IncidentName(incident_id) + " is closed");
-    FB_ASSIGN_OR_RETURN(out.findings, LintIn(txn, inc, in.message, "public",
-                                             in.eta.has_value() || in.next_update_at.has_value()));
-    FB_RETURN_IF_ERROR(Gate(out.findings, in.override_reason, refusal));
     FB_ASSIGN_OR_RETURN(auto prior, txn.comms().GetNotice(incident_id));
     NoticeRecord& n = out.record;
     n.incident_id = incident_id;
@@ -239,12 +227,12 @@ StatusOr<Linted<UpdateRecord>> CommsService::PostUpdate(const std::string& actor
     if (!part->empty()) text += "\n" + *part;
   }
   Linted<UpdateRecord> out;
+  FB_ASSIGN_OR_RETURN(out.findings, Lint(incident_id, text, in.audience,
+                                         in.eta.has_value() || in.next_update_at.has_value()));
+  FB_RETURN_IF_ERROR(Gate(out.findings, in.override_reason, refusal));
   FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     FB_ASSIGN_OR_RETURN(IncidentRecord inc, txn.incidents().Get(incident_id));
     if (IsClosed(inc)) return Conflict(IncidentName(incident_id) + " is closed");
-    FB_ASSIGN_OR_RETURN(out.findings, LintIn(txn, inc, text, in.audience,
-                                             in.eta.has_value() || in.next_update_at.has_value()));
-    FB_RETURN_IF_ERROR(Gate(out.findings, in.override_reason, refusal));
     UpdateRecord& u = out.record;
     u.incident_id = incident_id;
     u.audience = in.audience;
@@ -278,7 +266,7 @@ StatusOr<std::vector<LintFinding>> CommsService::CheckNotification(
     const std::string& override_reason, LintRefusal* refusal) {
   FB_RETURN_IF_ERROR(CheckText("override_reason", override_reason, options_.max_message_bytes, false));
   std::vector<LintFinding> findings;
-  FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
+  FB_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
     FB_ASSIGN_OR_RETURN(IncidentRecord inc, txn.incidents().Get(incident_id));
     FB_ASSIGN_OR_RETURN(auto update, txn.comms().GetUpdate(update_id));
     if (!update || update->incident_id != incident_id) {
@@ -290,9 +278,12 @@ StatusOr<std::vector<LintFinding>> CommsService::CheckNotification(
     }
     FB_ASSIGN_OR_RETURN(findings, LintIn(txn, inc, message, "affected",
                                          update->eta.has_value() || update->next_update_at.has_value()));
-    FB_RETURN_IF_ERROR(Gate(findings, override_reason, refusal));
-    bool blocked = std::any_of(findings.begin(), findings.end(), [](const LintFinding& f) { return f.blocking; });
-    if (!blocked) return Status::Ok();
+    return Status::Ok();
+  }));
+  FB_RETURN_IF_ERROR(Gate(findings, override_reason, refusal));
+  bool blocked = std::any_of(findings.begin(), findings.end(), [](const LintFinding& f) { return f.blocking; });
+  if (!blocked) return findings;
+  FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     return log_.Append(txn, {incident_id, actor, "comms.lint_overridden",
                              {{"update", update_id}, {"message", message},
                               {"lint", FindingsJson(findings)}, {"override_reason", override_reason}}})
@@ -355,6 +346,14 @@ StatusOr<CommsRecord> CommsService::Facts(int64_t incident_id) {
 
 StatusOr<int> CommsService::ChaseOverdue() {
   TimeMs now = clock_.NowMs();
+  // Runs every few seconds: the writer is taken only when a promise is late.
+  bool any_late = false;
+  FB_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
+    FB_ASSIGN_OR_RETURN(auto late, txn.comms().Overdue(now, 1));
+    any_late = !late.empty();
+    return Status::Ok();
+  }));
+  if (!any_late) return 0;
   int chased = 0;
   FB_RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     chased = 0;

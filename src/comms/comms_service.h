@@ -22,6 +22,7 @@
 
 namespace firebreak {
 
+using comms::FindingsJson;
 using comms::LintFinding;
 
 // Measured affected users and active users of an incident, for the lint's rule on minimising
@@ -152,7 +153,5 @@ class CommsService {
   CommsOptions options_;
 };
 
-// The JSON of findings, as stored and answered.
-nlohmann::json FindingsJson(const std::vector<LintFinding>& findings);
 
 }  // namespace firebreak

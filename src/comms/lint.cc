@@ -189,4 +189,17 @@ StatusOr<LintReport> Lint(std::string_view text, const LintFacts& facts,
   return report;
 }
 
+nlohmann::json FindingsJson(const std::vector<LintFinding>& findings) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& f : findings) {
+    out.push_back({{"rule", f.rule},
+                   {"blocking", f.blocking},
+                   {"message", f.message},
+                   {"phrase", f.phrase},
+                   {"offset", f.offset},
+                   {"length", f.length}});
+  }
+  return out;
+}
+
 }  // namespace firebreak::comms

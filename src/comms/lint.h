@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/status.h"
 
 namespace firebreak::comms {
@@ -62,6 +64,10 @@ struct LintReport {
   std::vector<LintFinding> findings;  // in rule order, then offset order
   bool blocking = false;              // at least one finding blocks
 };
+
+// The JSON of findings, as stored, answered by the API and printed by the CLI:
+// [{rule, blocking, message, phrase, offset, length}].
+nlohmann::json FindingsJson(const std::vector<LintFinding>& findings);
 
 // Returns the minimising threshold for `facts` under `options` (see LintOptions).
 int64_t MinimisingThreshold(const LintFacts& facts, const LintOptions& options = {});
