@@ -201,6 +201,18 @@ void AddIncidentCommands(CLI::App& app, Context& ctx, Action& action) {
     };
   });
 
+  auto* close = incident->add_subcommand(
+      "close", "close a resolved incident (needs a passing regression case and a post-mortem)");
+  close->add_option("id", o->id, "INC-42")->required();
+  close->add_option("--reason", o->reason, "why it can close");
+  close->callback([&ctx, &action, o, path_of] {
+    action = [&ctx, o, path_of] {
+      Json body = Json::object();
+      if (!o->reason.empty()) body["reason"] = o->reason;
+      return IncidentResult(ctx, ctx.Call("POST", path_of("/close"), body), "closed");
+    };
+  });
+
   auto* move = incident->add_subcommand("state", "move to investigating or mitigated, or reopen");
   move->add_option("id", o->id, "INC-42")->required();
   move->add_option("state", o->state, "investigating, mitigated, resolved")->required();

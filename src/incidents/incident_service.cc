@@ -207,14 +207,41 @@ StatusOr<IncidentRecord> IncidentService::Transition(const std::string& actor, i
     if (to == IncidentState::kTriaged) {
       return Conflict(IncidentName(id) + ": an incident becomes triaged by being classified");
     }
+    if (to == IncidentState::kClosed) {
+      return Conflict(IncidentName(id) + ": an incident is closed by the close action, which "
+                      "checks the regression case and the post-mortem");
+    }
     TimeMs now = clock_.NowMs();
     rec.state = std::string(StateName(to));
     if (to == IncidentState::kResolved) rec.resolved_at = now;
     if (to == IncidentState::kInvestigating && from == IncidentState::kResolved) {
       rec.resolved_at.reset();  // reopened
     }
-    if (to == IncidentState::kClosed) rec.closed_at = now;
     nlohmann::json details = {{"from", StateName(from)}, {"to", StateName(to)}};
+    if (!reason.empty()) details["reason"] = reason;
+    return log_.Append(txn, {id, actor, "incident.state_changed", details}).status();
+  });
+}
+
+StatusOr<IncidentRecord> IncidentService::Close(const std::string& actor, int64_t id,
+                                                const std::string& reason) {
+  FB_RETURN_IF_ERROR(CheckText("reason", reason, kMaxReason, false));
+  return Mutate(id, actor, [&](Txn& txn, IncidentRecord& rec) -> Status {
+    IncidentState from = StateOf(rec);
+    Status legal = CheckTransition(from, IncidentState::kClosed);
+    if (!legal.ok()) return Status(legal.code(), IncidentName(id) + ": " + legal.message());
+    std::vector<std::string> missing;
+    for (const CloseRequirement* requirement : close_requirements_) {
+      FB_RETURN_IF_ERROR(requirement->Check(txn, rec, missing));
+    }
+    if (!missing.empty()) {
+      std::string why;
+      for (const auto& m : missing) why += (why.empty() ? "" : "; ") + m;
+      return Conflict(IncidentName(id) + " cannot close yet: " + why);
+    }
+    rec.state = std::string(StateName(IncidentState::kClosed));
+    rec.closed_at = clock_.NowMs();
+    nlohmann::json details = {{"from", StateName(from)}, {"to", rec.state}};
     if (!reason.empty()) details["reason"] = reason;
     return log_.Append(txn, {id, actor, "incident.state_changed", details}).status();
   });

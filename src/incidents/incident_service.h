@@ -38,6 +38,17 @@ class IncidentObserver {
                                    const IncidentRecord& after, const std::string& actor) = 0;
 };
 
+// What an incident must have before it may close: each part of the runbook that gates the
+// close (a passing regression case, a published post-mortem) is one requirement.
+class CloseRequirement {
+ public:
+  virtual ~CloseRequirement() = default;
+  // Appends to `missing` one sentence per thing `incident` still lacks (nothing when it is
+  // met). Runs inside the close's write transaction; an error refuses the close.
+  virtual Status Check(Txn& txn, const IncidentRecord& incident,
+                       std::vector<std::string>& missing) const = 0;
+};
+
 // Returns "INC-42" for 42.
 std::string IncidentName(int64_t id);
 
@@ -51,6 +62,10 @@ class IncidentService {
 
   // Sets the one observer (wiring, before serving); nullptr: none.
   void SetObserver(IncidentObserver* observer) { observer_ = observer; }
+  // Adds a requirement every close must meet (wiring, before serving). Borrowed.
+  void AddCloseRequirement(const CloseRequirement* requirement) {
+    close_requirements_.push_back(requirement);
+  }
 
   // Creates an incident in state `detected` (or `triaged` when a severity is given).
   StatusOr<IncidentRecord> Declare(const std::string& actor, const DeclareRequest& req);
@@ -72,7 +87,7 @@ class IncidentService {
   // unless one is set. kConflict when already acknowledged or no longer open.
   StatusOr<IncidentRecord> Acknowledge(const std::string& actor, int64_t id);
 
-  // Moves the incident to `to` when the state machine allows it.
+  // Moves the incident to `to` when the state machine allows it. `closed` goes through Close.
   StatusOr<IncidentRecord> Transition(const std::string& actor, int64_t id, IncidentState to,
                                       const std::string& reason);
 
@@ -82,6 +97,10 @@ class IncidentService {
   // playbook calls this; a person cannot set `isolated` by hand. `details` go on the event.
   StatusOr<IncidentRecord> MarkIsolated(const std::string& actor, int64_t id, TimeMs contained_at,
                                         const nlohmann::json& details);
+
+  // Closes a resolved incident once every close requirement is met; otherwise kConflict naming
+  // everything still missing, and nothing changes. Closed is final.
+  StatusOr<IncidentRecord> Close(const std::string& actor, int64_t id, const std::string& reason);
 
   // Appends a note to the timeline.
   StatusOr<EventRecord> AddNote(const std::string& actor, int64_t id, const std::string& text);
@@ -101,6 +120,7 @@ class IncidentService {
   const EventLog& log_;
   const Clock& clock_;
   IncidentObserver* observer_ = nullptr;
+  std::vector<const CloseRequirement*> close_requirements_;
 };
 
 }  // namespace firebreak

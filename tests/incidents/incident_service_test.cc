@@ -120,5 +120,62 @@ TEST(IncidentNames, RoundTrip) {
   EXPECT_FALSE(ParseIncidentId("99999999999999999999").has_value());
 }
 
+// A requirement that is met once `met` is set, as the regression and post-mortem gates are.
+class FlagRequirement final : public CloseRequirement {
+ public:
+  explicit FlagRequirement(std::string lacking) : lacking_(std::move(lacking)) {}
+  Status Check(Txn&, const IncidentRecord&, std::vector<std::string>& missing) const override {
+    if (!met) missing.push_back(lacking_);
+    return Status::Ok();
+  }
+  bool met = false;
+
+ private:
+  std::string lacking_;
+};
+
+TEST_F(IncidentServiceTest, CloseNamesEveryMissingRequirementAndChangesNothingUntilAllAreMet) {
+  FlagRequirement regression("no regression case passes on the stable version");
+  FlagRequirement postmortem("the post-mortem is not published");
+  service_.AddCloseRequirement(&regression);
+  service_.AddCloseRequirement(&postmortem);
+  int64_t id = Declare();
+  ASSERT_TRUE(service_.Classify("bob", id, Severity::kSev2, "email in a reply").ok());
+
+  auto early = service_.Close("bob", id, "");
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.status().code(), StatusCode::kConflict);
+  EXPECT_NE(early.status().message().find("allowed"), std::string::npos)
+      << "an open incident is resolved first: " << early.status().message();
+
+  ASSERT_TRUE(service_.Transition("bob", id, IncidentState::kResolved, "fixed").ok());
+  auto direct = service_.Transition("bob", id, IncidentState::kClosed, "");
+  ASSERT_FALSE(direct.ok()) << "setting the state must not skip the gates";
+
+  regression.met = true;
+  auto refused = service_.Close("bob", id, "done");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(), IncidentName(id) +
+                                             " cannot close yet: the post-mortem is not published");
+  auto unchanged = service_.Get(id);
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_EQ(unchanged->state, "resolved");
+  EXPECT_FALSE(unchanged->closed_at.has_value());
+
+  postmortem.met = true;
+  clock_.Advance(3'600'000);
+  auto closed = service_.Close("bob", id, "regression case and post-mortem in place");
+  ASSERT_TRUE(closed.ok()) << closed.status().ToString();
+  EXPECT_EQ(closed->state, "closed");
+  EXPECT_EQ(*closed->closed_at, clock_.NowMs());
+  auto again = service_.Close("bob", id, "");
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("final"), std::string::npos);
+  auto timeline = service_.Timeline(id);
+  ASSERT_TRUE(timeline.ok());
+  EXPECT_EQ(timeline->back().kind, "incident.state_changed");
+  EXPECT_NE(timeline->back().details_json.find("\"to\":\"closed\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace firebreak

@@ -220,6 +220,8 @@ std::vector<Row> Rows(const std::string& hash_b, int64_t record_b, int64_t quara
        "incidents: resolve needs responder"},
       {"POST", "/api/v1/incidents/{inc}/state", Json{{"state", "investigating"}}.dump(), Responder(200),
        "incidents: moves need responder"},
+      // The incident is open: the close is refused by the state machine, after the role check.
+      {"POST", "/api/v1/incidents/{inc}/close", "", Responder(409), "incidents: close needs responder"},
       {"POST", "/api/v1/incidents/{inc}/isolate", Json{{"dry_run", true}}.dump(), Responder(200),
        "incidents: the isolation playbook needs responder"},
       {"GET", "/api/v1/incidents/{inc}/timeline", "", Viewer(200), "incidents: reading needs viewer"},
