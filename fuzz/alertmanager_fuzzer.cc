@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace firebreak;
   auto body = http::ParseJsonObject(std::string(reinterpret_cast<const char*>(data), size));
   if (!body.ok()) return 0;
-  auto signals = api::AlertmanagerSignals(*body);
+  auto signals = api::AlertmanagerSignals(*body, AlertmanagerPolicy{});
   if (!signals.ok()) {
     fuzz::Require(signals.status().code() == StatusCode::kInvalidArgument,
                   "AlertmanagerSignals failed with a code other than invalid argument");

@@ -48,6 +48,7 @@ struct World {
   std::unique_ptr<notify::UserNotifier> notifier;
   http::HttpMetrics metrics;
   Readiness readiness;
+  AlertmanagerPolicy alertmanager;
   std::unique_ptr<api::Deps> deps;
   http::Router router;
 };
@@ -86,7 +87,7 @@ World* BuildWorld() {
   w->deps.reset(new api::Deps{*w->store, *w->log, *w->tokens, *w->incidents, *w->releases,
                               *w->memory, *w->traces, *w->signals, *w->isolation,
                               *w->detection, *w->pager, *w->notifier, w->metrics, w->clock, "fuzz", w->readiness,
-                              *w->comms, *w->timeline});
+                              *w->comms, *w->timeline, w->alertmanager});
   api::RegisterRoutes(w->router, *w->deps);
   std::filesystem::remove_all(dir);  // the open files stay usable; nothing is left behind
   return w;

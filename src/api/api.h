@@ -22,6 +22,7 @@
 #include "paging/pager.h"
 #include "releases/release_service.h"
 #include "signals/detection.h"
+#include "signals/rules.h"
 #include "signals/signal_service.h"
 #include "store/store.h"
 #include "traces/trace_service.h"
@@ -47,6 +48,7 @@ struct Deps {
   const Readiness& readiness;
   CommsService& comms;
   TimelineFeed& timeline;
+  const AlertmanagerPolicy& alertmanager;  // how the Alertmanager webhook reads labels
 };
 
 // Registers every v1 route on `router`. `deps` must outlive the router.

@@ -15,22 +15,18 @@ namespace {
 
 constexpr size_t kMaxSignalsPerPost = 500;
 
-// Severity as "SEV-2", "sev2", "2" or 2; alerting words map onto the taxonomy.
+// Severity as "SEV-2", "sev2", "2" or 2; alerting words map onto the taxonomy (AlertSeverity).
+// The signal API's own field: a word it does not know is the poster's mistake, told as a 400.
 StatusOr<int> SeverityValue(const Json& v, const char* field) {
   if (v.is_null()) return 0;
   if (v.is_number_integer()) {
     int64_t n = v.get<int64_t>();
     if (n >= 1 && n <= 4) return static_cast<int>(n);
   } else if (v.is_string()) {
-    std::string s = v.get<std::string>();
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (auto sev = ParseSeverity(s)) return static_cast<int>(*sev);
-    if (s == "critical" || s == "page" || s == "error" || s == "high") return 2;
-    if (s == "warning" || s == "warn" || s == "medium") return 3;
-    if (s == "info" || s == "low" || s == "none") return 4;
+    if (auto sev = AlertSeverity(v.get<std::string>())) return *sev;
   }
   return InvalidArgument(std::string("'") + field +
-                         "' must be SEV-1..SEV-4 (or critical, warning, info)");
+                         "' must be SEV-1..SEV-4 (or critical, major, warning, info, P1..P4)");
 }
 
 StatusOr<NewSignal> SignalFromJson(const Json& body) {
@@ -67,8 +63,11 @@ std::string Label(const Json& labels, std::initializer_list<const char*> keys) {
 
 }  // namespace
 
-// The Prometheus Alertmanager webhook (payload version 4): one signal per alert.
-StatusOr<std::vector<NewSignal>> AlertmanagerSignals(const Json& body) {
+// The Prometheus Alertmanager webhook (payload version 4): one signal per alert. The envelope's
+// shape is checked (400); label values never refuse the notification, since Alertmanager would
+// retry it forever and every alert grouped with the odd one would be lost.
+StatusOr<std::vector<NewSignal>> AlertmanagerSignals(const Json& body,
+                                                     const AlertmanagerPolicy& policy) {
   if (!body.is_object()) return InvalidArgument("the body must be an Alertmanager webhook payload");
   if (auto v = body.find("version"); v != body.end() && !(v->is_string() && v->get<std::string>() == "4")) {
     return InvalidArgument("only Alertmanager webhook payload version \"4\" is understood");
@@ -78,6 +77,9 @@ StatusOr<std::vector<NewSignal>> AlertmanagerSignals(const Json& body) {
   if (alerts->size() > kMaxSignalsPerPost) return InvalidArgument("more than 500 alerts in one payload");
   FB_ASSIGN_OR_RETURN(std::string group_status, StringField(body, "status", false));
   Json common_labels = body.value("commonLabels", Json::object());
+  if (common_labels.is_null()) common_labels = Json::object();
+  if (!common_labels.is_object()) return InvalidArgument("'commonLabels' must be an object");
+  const char* agent_label = policy.agent_label.c_str();
   std::vector<NewSignal> out;
   for (size_t i = 0; i < alerts->size(); ++i) {
     const Json& a = (*alerts)[i];
@@ -90,11 +92,11 @@ StatusOr<std::vector<NewSignal>> AlertmanagerSignals(const Json& body) {
     }
     NewSignal s;
     std::string name = Label(labels, {"alertname"});
-    if (name.empty()) return InvalidArgument(where + ".labels.alertname is required");
+    if (name.empty()) name = "unnamed";
     s.kind = "alert." + SignalName(name);
     s.source = "alertmanager";
-    s.agent = SignalName(Label(labels, {"agent", "service", "job"}));
-    if (s.agent.empty()) s.agent = SignalName(Label(common_labels, {"agent", "service", "job"}));
+    s.agent = SignalName(Label(labels, {agent_label}));
+    if (s.agent.empty()) s.agent = SignalName(Label(common_labels, {agent_label}));
     if (s.agent.empty()) s.agent = "unassigned";
     s.version = SignalName(Label(labels, {"version"}));
     s.category = SignalName(Label(labels, {"category"}));
@@ -104,9 +106,9 @@ StatusOr<std::vector<NewSignal>> AlertmanagerSignals(const Json& body) {
       return InvalidArgument(where + ".status must be firing or resolved");
     }
     s.status = status;
-    std::string sev = Label(labels, {"severity"});
-    FB_ASSIGN_OR_RETURN(s.suggested_severity, SeverityValue(sev.empty() ? Json() : Json(sev),
-                                                            (where + ".labels.severity").c_str()));
+    // The severity label as the alert rule wrote it stays in the signal (measured.labels).
+    std::optional<int> severity = AlertSeverity(Label(labels, {"severity"}));
+    s.suggested_severity = severity.value_or(policy.default_severity);
     s.reason = Label(annotations, {"summary", "description", "message"});
     if (s.reason.empty()) s.reason = "Alertmanager alert " + name;
     s.reason = TruncateUtf8(s.reason, 2000, "...");
@@ -121,7 +123,10 @@ StatusOr<std::vector<NewSignal>> AlertmanagerSignals(const Json& body) {
     // One signal per alert episode: the same fingerprint and start time is the same alert.
     s.fingerprint = "alertmanager:" + (fp.empty() ? name + ":" + s.agent : fp) + ":" + starts;
     s.measured = {{"labels", labels}, {"annotations", annotations},
-                  {"generator_url", generator_url}};
+                  {"generator_url", generator_url},
+                  {"severity", {{"label", labels.value("severity", Json())},
+                                {"suggested", std::string(SeverityName(static_cast<Severity>(s.suggested_severity)))},
+                                {"from", severity ? "label" : "default"}}}};
     out.push_back(std::move(s));
   }
   return out;
@@ -197,10 +202,11 @@ void RegisterSignals(http::Router& r, const Deps& d) {
     });
   }));
 
-  r.Add("POST", "/api/v1/alerts/alertmanager", Guard(tok, Role::kResponder, [&sig](const Request& req, const Principal& p) {
+  const AlertmanagerPolicy& alertmanager = d.alertmanager;
+  r.Add("POST", "/api/v1/alerts/alertmanager", Guard(tok, Role::kResponder, [&sig, &alertmanager](const Request& req, const Principal& p) {
     auto body = http::ParseJsonObject(req.body);
     if (!body.ok()) return http::Error(body.status());
-    auto batch = AlertmanagerSignals(*body);
+    auto batch = AlertmanagerSignals(*body, alertmanager);
     if (!batch.ok()) return http::Error(batch.status());
     if (batch->empty()) return http::Json(200, {{"signals", Json::array()}});
     return Respond(sig.Record(p.name, *batch), 200, OutcomesJson);

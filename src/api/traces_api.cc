@@ -23,6 +23,8 @@ Json TraceJson(const TraceRow& row, int64_t same_hash) {
   doc["ingested_at"] = FormatTime(row.ingested_at);
   doc["updated_at"] = FormatTime(row.updated_at);
   doc["same_hash"] = same_hash;
+  // Traces stored before the canonical form carried a version were hashed with version 1.
+  if (!doc.contains("hash_version")) doc["hash_version"] = 1;
   return doc;
 }
 

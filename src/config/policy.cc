@@ -2,6 +2,9 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <cctype>
+
 namespace firebreak {
 namespace {
 
@@ -276,6 +279,23 @@ Status ReadIsolation(const Reader& r, IsolationPolicy& p) {
   return Status::Ok();
 }
 
+// [alertmanager]
+//   agent_label = "ai_agent"
+//   default_severity = 3
+Status ReadAlertmanager(const Reader& r, AlertmanagerPolicy& p) {
+  if (!r.present()) return Status::Ok();
+  FB_RETURN_IF_ERROR(r.Only({"agent_label", "default_severity"}));
+  FB_RETURN_IF_ERROR(r.String("agent_label", p.agent_label));
+  // Prometheus label names: [a-zA-Z_][a-zA-Z0-9_]*.
+  bool valid = !p.agent_label.empty() && p.agent_label.size() <= 128 &&
+               !std::isdigit(static_cast<unsigned char>(p.agent_label[0])) &&
+               std::all_of(p.agent_label.begin(), p.agent_label.end(), [](unsigned char c) {
+                 return std::isalnum(c) || c == '_';
+               });
+  if (!valid) return r.Error("agent_label", "must be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)");
+  return r.Int("default_severity", p.default_severity, 1, 4);
+}
+
 }  // namespace
 
 StatusOr<ResponsePolicy> LoadResponsePolicy(const std::string& config_path,
@@ -309,6 +329,7 @@ StatusOr<ResponsePolicy> LoadResponsePolicy(const std::string& config_path,
   }
   FB_RETURN_IF_ERROR(prefixed(ReadPaging(section("paging"), policy.paging, getenv)));
   FB_RETURN_IF_ERROR(prefixed(ReadIsolation(section("isolation"), policy.isolation)));
+  FB_RETURN_IF_ERROR(prefixed(ReadAlertmanager(section("alertmanager"), policy.alertmanager)));
   return policy;
 }
 

@@ -1,6 +1,7 @@
 // The response policy: how signals are classified, how the detectors judge, whom to page when,
-// whom to notify, and which isolation steps run by themselves, read from the [classification],
-// [detect], [paging], [comms] and [isolation] tables of the same TOML file as
+// whom to notify, which isolation steps run by themselves and how Alertmanager's labels are
+// read, from the [classification], [detect], [paging], [comms], [isolation] and [alertmanager]
+// tables of the same TOML file as
 // the settings (docs/detection.md lists every key with its default). Without a file, the
 // defaults apply: the runbook's rules, every detector on, office hours Mon-Fri 09:00-17:00
 // UTC, no paging targets (pages are recorded on the timeline, delivered nowhere) and no
@@ -23,6 +24,7 @@ struct ResponsePolicy {
   DetectionOptions detect;
   paging::PagingPolicy paging;
   IsolationPolicy isolation;
+  AlertmanagerPolicy alertmanager;
 };
 
 // Reads the policy tables of `config_path` (empty: defaults). Secrets may be given as

@@ -148,7 +148,9 @@ StatusOr<Settings> LoadSettings(const std::string& config_path, const GetEnv& ge
       std::string k(key.str());
       // The policy tables are read by LoadResponsePolicy (config/policy.h).
       if (node.is_table() && (k == "classification" || k == "detect" || k == "paging" ||
-                              k == "comms" || k == "isolation")) continue;
+                              k == "comms" || k == "isolation" || k == "alertmanager")) {
+        continue;
+      }
       std::string value;
       if (auto str = node.value<std::string>(); str && node.is_string()) {
         value = *str;

@@ -256,7 +256,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   api::Deps deps{**store,        log,            tokens,         incidents, releases,
                  **memory,      trace_service,  signal_service, isolation, **detection,
                  pager,         notifier,       metrics,        clock,     kVersion,
-                 readiness,     comms,          timeline};
+                 readiness,     comms,          timeline,       policy->alertmanager};
   api::RegisterRoutes(router, deps);
 
   http::ServerOptions server_options;

@@ -1,5 +1,9 @@
 #include "signals/rules.h"
 
+#include <algorithm>
+#include <cctype>
+#include <set>
+
 namespace firebreak {
 namespace {
 
@@ -26,6 +30,26 @@ const std::vector<ClassificationRule>& DefaultRules() {
       {"as-suggested", "*", 0, "severity suggested by the signal's source"},
   };
   return kRules;
+}
+
+std::optional<int> AlertSeverity(std::string_view word) {
+  size_t first = word.find_first_not_of(" \t");
+  size_t last = word.find_last_not_of(" \t");
+  if (first == std::string_view::npos) return std::nullopt;
+  std::string w(word.substr(first, last - first + 1));
+  std::transform(w.begin(), w.end(), w.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (auto sev = ParseSeverity(w)) return static_cast<int>(*sev);
+  static const std::set<std::string, std::less<>> kSev2 = {
+      "critical", "crit", "page", "p1", "emergency", "emerg", "fatal", "alert",
+      "major",    "error", "err", "p2", "high"};
+  static const std::set<std::string, std::less<>> kSev3 = {"minor", "warning", "warn", "p3",
+                                                          "medium", "moderate"};
+  static const std::set<std::string, std::less<>> kSev4 = {
+      "info", "informational", "notice", "p4", "p5", "low", "none", "debug"};
+  if (kSev2.count(w)) return 2;
+  if (kSev3.count(w)) return 3;
+  if (kSev4.count(w)) return 4;
+  return std::nullopt;
 }
 
 Status CheckPolicy(const ClassificationPolicy& policy) {

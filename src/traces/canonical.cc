@@ -10,10 +10,11 @@ namespace {
 
 using Json = nlohmann::json;
 
-// JSON text is compared by value: '{"b":1, "a":2}' and '{"a":2,"b":1}' are the same argument.
+// JSON text is compared by value: '{"b":1, "a":2}' and ' {"a":2,"b":1}' are the same argument.
 Json CanonicalValue(const std::string& text) {
+  size_t first = text.find_first_not_of(" \t\r\n");
   // Deeper than kMaxJsonDepth is compared as text: the parser recurses on client input.
-  if (!text.empty() && (text[0] == '{' || text[0] == '[') &&
+  if (first != std::string::npos && (text[first] == '{' || text[first] == '[') &&
       CheckJsonDepth(text, kMaxJsonDepth).ok()) {
     Json j = Json::parse(text, nullptr, false);
     if (!j.is_discarded()) return j;  // nlohmann::json objects keep keys sorted
@@ -33,7 +34,7 @@ std::string CanonicalForm(const TraceContent& t) {
                      {"error", c.error},
                      {"name", c.name},
                      {"result", CanonicalValue(c.result)}});
-    // Added after v1 hashes existed: present only when set, so older hashes stay the same.
+    // Added after the first v1 hashes existed: present only when set, so those stayed the same.
     if (!c.approved_by.empty()) tools.back()["approved_by"] = c.approved_by;
   }
   Json state = Json::array();
@@ -45,5 +46,9 @@ std::string CanonicalForm(const TraceContent& t) {
 }
 
 std::string TraceHash(const TraceContent& t) { return Sha256Hex(CanonicalForm(t)); }
+
+std::string CanonicalText(const std::string& text) {
+  return CanonicalValue(text).dump(-1, ' ', /*ensure_ascii=*/true, Json::error_handler_t::replace);
+}
 
 }  // namespace firebreak::traces

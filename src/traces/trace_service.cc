@@ -6,7 +6,6 @@
 
 #include "common/crypto.h"
 #include "common/text.h"
-#include "common/text.h"
 #include "traces/assembly.h"
 #include "traces/canonical.h"
 #include "traces/conventions.h"
@@ -135,7 +134,10 @@ StoredTrace ToStored(const TraceContent& t, TimeMs now) {
   row.ended_at = t.ended_at;
   row.span_count = t.span_count;
   row.error_count = static_cast<int64_t>(t.errors.size());
-  row.doc_json = ContentToJson(t).dump(-1, ' ', false, Json::error_handler_t::replace);
+  Json doc = ContentToJson(t);
+  // Which canonical form the hash is over: stored hashes keep theirs (docs/traces.md).
+  doc["hash_version"] = kCanonicalVersion;
+  row.doc_json = doc.dump(-1, ' ', false, Json::error_handler_t::replace);
   Signature sig = MinHash(Shingles(SimilarityText(t)));
   row.signature = SignatureToHex(sig);
   row.ingested_at = now;

@@ -185,5 +185,23 @@ TEST_F(PolicyTest, IsolationMistakesNameTheKey) {
   EXPECT_NE(kinds.status().message().find("isolation.auto_only_for_signals"), std::string::npos);
 }
 
+TEST_F(PolicyTest, AlertmanagerLabelsAreReadAndChecked) {
+  auto d = LoadResponsePolicy("", [](const char*) -> const char* { return nullptr; });
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->alertmanager.agent_label, "agent");
+  EXPECT_EQ(d->alertmanager.default_severity, 3);
+  auto p = Load("[alertmanager]\nagent_label = \"ai_agent\"\ndefault_severity = 2\n");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->alertmanager.agent_label, "ai_agent");
+  EXPECT_EQ(p->alertmanager.default_severity, 2);
+  for (const char* bad : {"agent_label = \"\"", "agent_label = \"1agent\"", "agent_label = \"ai-agent\"",
+                          "agent_label = 5", "default_severity = 0", "default_severity = 5",
+                          "default_severity = \"SEV-2\"", "agent = \"x\""}) {
+    auto r = Load(std::string("[alertmanager]\n") + bad + "\n");
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(r.status().message().find("alertmanager."), std::string::npos) << r.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace firebreak

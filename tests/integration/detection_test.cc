@@ -188,6 +188,89 @@ TEST_F(DetectionIntegration, AlertmanagerAlertsBecomeSignalsOnceAndResolve) {
   EXPECT_EQ(Json::parse(server_->Call("GET", "/api/v1/signals").body)["signals"].size(), 1u);
 }
 
+// An Alertmanager 0.25 notification: one group, its alerts, as the webhook receiver sends it.
+Json Notification(const std::vector<Json>& labels) {
+  Json alerts = Json::array();
+  for (size_t i = 0; i < labels.size(); ++i) {
+    alerts.push_back({{"status", "firing"},
+                      {"labels", labels[i]},
+                      {"annotations", {{"summary", "alert " + std::to_string(i)}}},
+                      {"startsAt", "2026-11-29T10:00:00.512Z"},
+                      {"endsAt", "0001-01-01T00:00:00Z"},
+                      {"generatorURL", "http://prometheus:9090/graph?g0.expr=up"},
+                      {"fingerprint", "f00d" + std::to_string(i)}});
+  }
+  return {{"receiver", "firebreak"}, {"status", "firing"}, {"alerts", alerts},
+          {"groupLabels", {{"job", "support-bot-exporter"}}},
+          {"commonLabels", {{"job", "support-bot-exporter"}}}, {"commonAnnotations", Json::object()},
+          {"externalURL", "http://alertmanager:9093"}, {"version", "4"},
+          {"groupKey", "{}:{job=\"support-bot-exporter\"}"}, {"truncatedAlerts", 0}};
+}
+
+TEST_F(DetectionIntegration, NoAlertmanagerSeverityValueRefusesTheNotification) {
+  std::string responder = server_->CreateToken("alertmanager", "responder");
+  Json batch = Notification({
+      {{"alertname", "HighErrorRate"}, {"agent", "support-bot"}, {"severity", "major"}, {"job", "support-bot-exporter"}},
+      {{"alertname", "RefundsStuck"}, {"agent", "support-bot"}, {"severity", "critical"}, {"job", "support-bot-exporter"}},
+      {{"alertname", "SlowAnswers"}, {"agent", "support-bot"}, {"severity", "catastrophic"}},
+      {{"alertname", "TokenSpend"}, {"agent", "support-bot"}, {"severity", " Warning "}},
+      {{"alertname", "ExporterDown"}, {"job", "support-bot-exporter"}, {"severity", "P4"}},
+      {{"agent", "support-bot"}},
+  });
+  auto r = server_->Call("POST", "/api/v1/alerts/alertmanager", batch.dump(), &responder);
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json signals = r.json["signals"];
+  ASSERT_EQ(signals.size(), 6u) << "every alert of the group is recorded";
+  auto check = [&](size_t i, const char* kind, const char* agent, const char* severity, const Json& label,
+                   const char* from) {
+    SCOPED_TRACE(kind);
+    EXPECT_EQ(signals[i]["kind"], kind);
+    EXPECT_EQ(signals[i]["agent"], agent);
+    EXPECT_EQ(signals[i]["severity"], severity);
+    EXPECT_EQ(signals[i]["measured"]["severity"]["label"], label);
+    EXPECT_EQ(signals[i]["measured"]["severity"]["from"], from);
+    EXPECT_EQ(signals[i]["measured"]["labels"].value("severity", Json()), label);
+  };
+  check(0, "alert.HighErrorRate", "support-bot", "SEV-2", "major", "label");
+  check(1, "alert.RefundsStuck", "support-bot", "SEV-2", "critical", "label");
+  check(2, "alert.SlowAnswers", "support-bot", "SEV-3", "catastrophic", "default");
+  check(3, "alert.TokenSpend", "support-bot", "SEV-3", " Warning ", "label");
+  // `job` names the exporter, not the AI agent: it is not taken for one.
+  check(4, "alert.ExporterDown", "unassigned", "SEV-4", "P4", "label");
+  check(5, "alert.unnamed", "support-bot", "SEV-3", Json(), "default");
+  EXPECT_EQ(server_->Call("GET", "/api/v1/signals?kind=alert.").json["signals"].size(), 6u);
+
+  // The envelope's own shape is still checked: nothing recorded.
+  Json bad = batch;
+  bad["alerts"][1]["labels"] = "severity=major";
+  EXPECT_EQ(server_->Call("POST", "/api/v1/alerts/alertmanager", bad.dump(), &responder).status, 400);
+  bad = batch;
+  bad["commonLabels"] = Json::array();
+  EXPECT_EQ(server_->Call("POST", "/api/v1/alerts/alertmanager", bad.dump(), &responder).status, 400);
+  EXPECT_EQ(server_->Call("GET", "/api/v1/signals?kind=alert.").json["signals"].size(), 6u);
+}
+
+TEST(AlertmanagerPolicy, TheAgentLabelAndTheDefaultSeverityAreConfigured) {
+  TempDir dir;
+  std::string path = dir.path() + "/firebreak.toml";
+  std::ofstream(path) << "[alertmanager]\nagent_label = \"ai_agent\"\ndefault_severity = 4\n";
+  ServerProcess server({"--config", path});
+  Json batch = Notification({
+      {{"alertname", "SlowAnswers"}, {"ai_agent", "support-bot"}, {"job", "blackbox"}, {"severity", "catastrophic"}},
+      {{"alertname", "Errors"}, {"agent", "billing-bot"}, {"severity", "critical"}},
+  });
+  batch["commonLabels"] = {{"ai_agent", "triage-bot"}};
+  auto r = server.Call("POST", "/api/v1/alerts/alertmanager", batch.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(r.json["signals"].size(), 2u);
+  EXPECT_EQ(r.json["signals"][0]["agent"], "support-bot");
+  EXPECT_EQ(r.json["signals"][0]["severity"], "SEV-4");
+  EXPECT_EQ(r.json["signals"][0]["measured"]["severity"]["from"], "default");
+  // Not the configured label: the group's common one names the agent.
+  EXPECT_EQ(r.json["signals"][1]["agent"], "triage-bot");
+  EXPECT_EQ(r.json["signals"][1]["severity"], "SEV-2");
+}
+
 TEST_F(DetectionIntegration, GenericSignalsAreCheckedAndScopedToTheAgentsToken) {
   Json signal = {{"kind", "latency"}, {"agent", "support-bot"}, {"severity", "SEV-3"},
                  {"reason", "p99 above 20 s"}, {"evidence", {"abcdef0123456789"}}};

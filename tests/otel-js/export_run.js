@@ -37,11 +37,9 @@ const question = 'Please refund order A-1001, it arrived broken';
 const answer = 'I have refunded 42.50 EUR for order A-1001 to your card.';
 const messages = (role, text) => JSON.stringify([{ role, parts: [{ type: 'text', content: text }] }]);
 
-// Each step takes a little time, as real model calls and tools do: the JS SDK stamps spans in
-// whole milliseconds, and two spans started in the same millisecond are ordered by their random
-// span ids (an open point of issue 11), which would make two identical runs hash differently.
-const step = () => new Promise((resolve) => setTimeout(resolve, 3));
-
+// No time passes between the steps: the JS SDK stamps spans in whole milliseconds, so the
+// model calls and tool calls below start in the same millisecond, and Firebreak must order them
+// by what they say, not by their random span ids, for both runs to hash the same (issue 11).
 async function main() {
   const root = tracer.startSpan('invoke_agent support-bot', {
     attributes: {
@@ -66,7 +64,6 @@ async function main() {
     },
   }, ctx);
   plan.end();
-  await step();
 
   const lookup = tracer.startSpan('execute_tool lookup_order', {
     attributes: {
@@ -78,7 +75,6 @@ async function main() {
     },
   }, ctx);
   lookup.end();
-  await step();
 
   const refund = tracer.startSpan('execute_tool issue_refund', {
     attributes: {
@@ -90,7 +86,6 @@ async function main() {
     },
   }, ctx);
   refund.end();
-  await step();
 
   const reply = tracer.startSpan('chat gpt-4o', {
     attributes: {
@@ -102,7 +97,6 @@ async function main() {
     },
   }, ctx);
   reply.end();
-  await step();
 
   root.setAttribute('gen_ai.output.messages', messages('assistant', answer));
   root.end();

@@ -6,7 +6,9 @@
 #include <sys/resource.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 
 #include "audit/event_log.h"
 #include "common/crypto.h"
@@ -199,7 +201,7 @@ TEST_F(TraceServiceTest, CanonicalFormIgnoresJsonKeyOrderOfToolArguments) {
   EXPECT_EQ(TraceHash(x), TraceHash(y));
   EXPECT_EQ(
       CanonicalForm(x),
-      R"({"agent":"","input":"q","output":"","retrieved":[],"state":[],"tool_calls":[{"arguments":{"a":[1,2],"b":1},"error":"","name":"t","result":"ok"}],"v":1,"version":""})");
+      R"({"agent":"","input":"q","output":"","retrieved":[],"state":[],"tool_calls":[{"arguments":{"a":[1,2],"b":1},"error":"","name":"t","result":"ok"}],"v":2,"version":""})");
 }
 
 TEST_F(TraceServiceTest, SpansOverSeveralRequestsAndOutOfOrder) {
@@ -628,6 +630,245 @@ TEST(Conventions, OpenLlmetry) {
                              {"traceloop.entity.output", "done"}}));
   EXPECT_EQ(tool.tool->name, "refund");
   EXPECT_EQ(tool.tool->result, "done");
+}
+
+TEST(Conventions, OpenLlmetryEntityEnvelopesAreUnwrapped) {
+  auto wf = ReadSpan(Span({{"traceloop.span.kind", "workflow"},
+                           {"traceloop.entity.input", R"({"args":["Where is A-1?"],"kwargs":{}})"},
+                           {"traceloop.entity.output", R"("It shipped.")"}}));
+  EXPECT_EQ(wf.input, "Where is A-1?");
+  EXPECT_EQ(wf.output, "It shipped.");
+  auto by_name = ReadSpan(Span({{"traceloop.span.kind", "workflow"},
+                                {"traceloop.entity.input", R"({"args":[],"kwargs":{"question":"refund?"}})"}}));
+  EXPECT_EQ(by_name.input, "refund?");
+  auto tool = [](const std::string& input) {
+    return ReadSpan(Span({{"traceloop.span.kind", "tool"},
+                          {"traceloop.entity.name", "lookup_order"},
+                          {"traceloop.entity.input", input},
+                          {"traceloop.entity.output", R"("done")"}}))
+        .tool;
+  };
+  EXPECT_EQ(tool(R"({"args":[],"kwargs":{"order_id":"A-1"}})")->arguments, R"({"order_id":"A-1"})");
+  EXPECT_EQ(tool(R"({"args":["A-1"],"kwargs":{}})")->arguments, "A-1");
+  EXPECT_EQ(tool(R"({"args":["A-1",2],"kwargs":{}})")->arguments, R"(["A-1",2])");
+  EXPECT_EQ(tool(R"({"args":[],"kwargs":{}})")->arguments, "{}");
+  EXPECT_EQ(tool(R"({"args":[1],"kwargs":{},"extra":true})")->arguments,
+            R"({"args":[1],"kwargs":{},"extra":true})")
+      << "only the exact envelope is unwrapped";
+  EXPECT_EQ(tool(R"({"args":[],"kwargs":{}})")->result, "done");
+}
+
+TEST(Conventions, ToolCallsInModelOutputAreReadInEveryShape) {
+  struct Case {
+    const char* what;
+    Json attrs;
+  };
+  const std::string args = R"({"to":"a@b.de"})";
+  std::vector<Case> cases = {
+      {"OpenInference",
+       {{"openinference.span.kind", "LLM"},
+        {"output.value", R"({"id":"chatcmpl-1","choices":[{"message":{"role":"assistant","content":null}}]})"},
+        {"llm.output_messages.0.message.role", "assistant"},
+        {"llm.output_messages.0.message.tool_calls.0.tool_call.id", "call_1"},
+        {"llm.output_messages.0.message.tool_calls.0.tool_call.function.name", "send_email"},
+        {"llm.output_messages.0.message.tool_calls.0.tool_call.function.arguments", args}}},
+      {"GenAI parts (arguments as an object)",
+       {{"gen_ai.operation.name", "chat"},
+        {"gen_ai.output.messages",
+         R"([{"role":"assistant","parts":[{"type":"tool_call","id":"call_1","name":"send_email","arguments":{"to":"a@b.de"}}],"finish_reason":"tool_call"}])"}}},
+      {"OpenLLMetry indexed completion",
+       {{"llm.request.type", "chat"},
+        {"gen_ai.completion.0.role", "assistant"},
+        {"gen_ai.completion.0.content", ""},
+        {"gen_ai.completion.0.tool_calls.0.id", "call_1"},
+        {"gen_ai.completion.0.tool_calls.0.name", "send_email"},
+        {"gen_ai.completion.0.tool_calls.0.arguments", args}}},
+      {"OpenAI messages in gen_ai.output.messages",
+       {{"gen_ai.operation.name", "chat"},
+        {"gen_ai.output.messages",
+         R"([{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"send_email","arguments":"{\"to\":\"a@b.de\"}"}}]}])"}}},
+      {"Vercel AI SDK",
+       {{"ai.response.toolCalls",
+         R"([{"toolCallType":"function","toolCallId":"call_1","toolName":"send_email","args":"{\"to\":\"a@b.de\"}"}])"}}},
+  };
+  for (const auto& c : cases) {
+    SpanData s = Span(c.attrs, std::string(c.what) == "Vercel AI SDK" ? "ai.generateText.doGenerate" : "s");
+    auto f = ReadSpan(s);
+    EXPECT_EQ(f.role, SpanRole::kLlm) << c.what;
+    ASSERT_EQ(f.requested_tools.size(), 1u) << c.what;
+    EXPECT_EQ(f.requested_tools[0].name, "send_email") << c.what;
+    EXPECT_EQ(f.requested_tools[0].call_id, "call_1") << c.what;
+    EXPECT_EQ(Json::parse(f.requested_tools[0].arguments), Json::parse(args)) << c.what;
+    // A turn that only asks for a tool has said nothing, whatever document it came in.
+    EXPECT_EQ(f.output, "") << c.what;
+  }
+}
+
+TEST(Conventions, ToolResultsInAModelsInputCarryTheirCallIdsOrTheirPlace) {
+  auto oi = ReadSpan(Span({{"openinference.span.kind", "LLM"},
+                           {"llm.input_messages.0.message.role", "user"},
+                           {"llm.input_messages.0.message.content", "mail it"},
+                           {"llm.input_messages.1.message.role", "assistant"},
+                           {"llm.input_messages.2.message.role", "tool"},
+                           {"llm.input_messages.2.message.content", "sent"},
+                           {"llm.input_messages.2.message.tool_call_id", "call_1"}}));
+  ASSERT_EQ(oi.tool_replies.size(), 1u);
+  EXPECT_EQ(oi.tool_replies[0].call_id, "call_1");
+  EXPECT_EQ(oi.tool_replies[0].content, "sent");
+  EXPECT_TRUE(oi.tool_replies[0].ends_input);
+  EXPECT_EQ(oi.input, "mail it");
+  auto genai = ReadSpan(Span({{"gen_ai.operation.name", "chat"},
+                              {"gen_ai.input.messages",
+                               R"([{"role":"user","parts":[{"type":"text","content":"mail it"}]},
+                                   {"role":"tool","parts":[{"type":"tool_call_response","id":"call_1","response":{"ok":true}}]},
+                                   {"role":"user","parts":[{"type":"text","content":"thanks"}]}])"}}));
+  ASSERT_EQ(genai.tool_replies.size(), 1u);
+  EXPECT_EQ(genai.tool_replies[0].content, R"({"ok":true})");
+  EXPECT_FALSE(genai.tool_replies[0].ends_input) << "a user message came after it";
+  EXPECT_EQ(genai.input, "thanks");
+  auto anthropic = ReadSpan(Span({{"gen_ai.operation.name", "chat"},
+                                  {"gen_ai.input.messages",
+                                   R"([{"role":"user","content":"mail it"},
+                                       {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"sent"}]}])"}}));
+  ASSERT_EQ(anthropic.tool_replies.size(), 1u);
+  EXPECT_EQ(anthropic.tool_replies[0].call_id, "toolu_1");
+  EXPECT_EQ(anthropic.input, "mail it") << "a user message of tool results only is not the input";
+}
+
+TEST(Conventions, OpenInferenceToolParametersAreTheSchemaNotTheArguments) {
+  auto tool = ReadSpan(Span({{"openinference.span.kind", "TOOL"},
+                             {"tool.name", "get_weather"},
+                             {"tool.parameters", R"({"type":"object","properties":{"city":{"type":"string"}}})"},
+                             {"input.value", R"({"city":"Oslo"})"}}));
+  EXPECT_EQ(tool.tool->arguments, R"({"city":"Oslo"})");
+}
+
+TEST(Conventions, LangGraphStateAndLangChainMessages) {
+  auto root = ReadSpan(Span(
+      {{"openinference.span.kind", "CHAIN"},
+       {"input.value", R"({"messages":[["user","Has A-1 shipped?"]]})"},
+       {"output.value",
+        R"({"messages":[{"content":"Has A-1 shipped?","type":"human","id":"4f1c"},
+                        {"content":"","type":"ai","tool_calls":[{"name":"lookup","args":{"id":"A-1"},"id":"call_1","type":"tool_call"}],"id":"run--1"},
+                        {"content":"shipped","type":"tool","tool_call_id":"call_1","name":"lookup"},
+                        {"content":"Yes, A-1 shipped.","type":"ai","response_metadata":{"id":"chatcmpl-2"}}]})"}},
+      "LangGraph"));
+  EXPECT_EQ(root.role, SpanRole::kAgent);
+  EXPECT_EQ(root.input, "Has A-1 shipped?");
+  EXPECT_EQ(root.output, "Yes, A-1 shipped.");
+  EXPECT_TRUE(root.requested_tools.empty()) << "an agent span's messages repeat its model calls'";
+  // A serialised LangChain message ({lc, id: [..., "HumanMessage"], kwargs}) in a model's input.
+  auto llm = ReadSpan(Span({{"openinference.span.kind", "LLM"},
+                            {"input.value", R"({"messages":[[{"lc":1,"type":"constructor","id":["langchain","schema","messages","HumanMessage"],"kwargs":{"content":"Has A-1 shipped?","type":"human"}}]]})"},
+                            {"output.value", R"({"generations":[[{"text":"Yes.","type":"ChatGeneration"}]],"llm_output":{"system_fingerprint":"fp_1"},"type":"LLMResult"})"}}));
+  EXPECT_EQ(llm.input, "Has A-1 shipped?");
+  EXPECT_EQ(llm.output, "Yes.");
+  // A tool span's result is the ToolMessage's content; its call id is the message's.
+  auto tool = ReadSpan(Span({{"openinference.span.kind", "TOOL"},
+                             {"tool.name", "lookup"},
+                             {"input.value", R"({"id": "A-1"})"},
+                             {"output.value", R"({"content":"shipped","type":"tool","tool_call_id":"call_1","name":"lookup","status":"success","id":null})"}}));
+  EXPECT_EQ(tool.tool->result, "shipped");
+  EXPECT_EQ(tool.tool->call_id, "call_1");
+}
+
+TEST(Conventions, UsersAndSessionsOfEveryConvention) {
+  auto genai = ReadSpan(Span({{"gen_ai.operation.name", "invoke_agent"}, {"gen_ai.conversation.id", "conv_1"}}));
+  EXPECT_EQ(genai.session_id, "conv_1");
+  auto oi = ReadSpan(Span({{"openinference.span.kind", "AGENT"}, {"user.id", "u1"}, {"session.id", "s1"}}));
+  EXPECT_EQ(oi.user_id, "u1");
+  EXPECT_EQ(oi.session_id, "s1");
+  auto tl = ReadSpan(Span({{"traceloop.span.kind", "workflow"},
+                           {"traceloop.association.properties.user_id", "u2"},
+                           {"traceloop.association.properties.session_id", "s2"}}));
+  EXPECT_EQ(tl.user_id, "u2");
+  EXPECT_EQ(tl.session_id, "s2");
+}
+
+// An agent run with two parallel tool calls (A-1 with span id `id_a`, A-2 with `id_b`) that
+// start `gap_ns` apart, A-1 first unless `a_first` is false.
+std::vector<SpanData> ParallelTools(const std::string& id_a, const std::string& id_b, uint64_t start_ns,
+                                    uint64_t gap_ns, bool a_first = true) {
+  SpanData root = Span({{"gen_ai.operation.name", "invoke_agent"}, {"gen_ai.input.messages", R"([{"role":"user","content":"compare"}])"}});
+  root.span_id = "00000000000000aa";
+  root.start_ns = start_ns;
+  root.end_ns = start_ns + 5'000'000;
+  auto tool = [&](const std::string& id, const std::string& order, uint64_t at) {
+    SpanData s = Span({{"gen_ai.operation.name", "execute_tool"},
+                       {"gen_ai.tool.name", "lookup_order"},
+                       {"gen_ai.tool.call.arguments", R"({"order_id":")" + order + "\"}"},
+                       {"gen_ai.tool.call.result", order + " shipped"}});
+    s.span_id = id;
+    s.parent_span_id = root.span_id;
+    s.start_ns = at;
+    s.end_ns = at + 1'000'000;
+    return s;
+  };
+  uint64_t first = start_ns + 1'000'000, second = first + gap_ns;
+  return {root, tool(id_a, "A-1", a_first ? first : second), tool(id_b, "A-2", a_first ? second : first)};
+}
+
+TEST(Assembly, SpansWithinAMillisecondAreOrderedByContentNotBySpanIds) {
+  const uint64_t t0 = 1'790'000'000'123'456'789ULL;
+  for (uint64_t gap : {uint64_t{0}, uint64_t{400'000}, uint64_t{999'999}}) {
+    auto a = Assemble(ParallelTools("1111111111111111", "2222222222222222", t0, gap));
+    auto b = Assemble(ParallelTools("2222222222222222", "1111111111111111", t0, gap));
+    // Another run: A-2 started first, by less than a millisecond, and everything shifted.
+    auto c = Assemble(ParallelTools("3333333333333333", "0000000000000001", t0 + 777'777'777, gap,
+                                    /*a_first=*/false));
+    ASSERT_TRUE(a && b && c);
+    ASSERT_EQ(a->tool_calls.size(), 2u);
+    EXPECT_EQ(a->tool_calls[0].arguments, b->tool_calls[0].arguments) << gap;
+    EXPECT_EQ(TraceHash(*a), TraceHash(*b)) << gap;
+    EXPECT_EQ(TraceHash(*a), TraceHash(*c)) << gap;
+  }
+  // A millisecond or more apart, the clock decides.
+  auto apart = Assemble(ParallelTools("2222222222222222", "1111111111111111", t0, 1'000'000));
+  ASSERT_TRUE(apart);
+  EXPECT_EQ(apart->tool_calls[0].arguments, R"({"order_id":"A-1"})");
+  EXPECT_EQ(apart->tool_calls[1].arguments, R"({"order_id":"A-2"})");
+}
+
+// The fixture's spans, decoded as the OTLP JSON endpoint decodes them.
+std::vector<SpanData> FixtureSpans(const std::string& name) {
+  std::ifstream in(std::string(FIREBREAK_TRACE_FIXTURES) + "/" + name);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto batch = DecodeOtlp(text.str(), OtlpEncoding::kJson);
+  EXPECT_TRUE(batch.ok()) << name << ": " << batch.status().message();
+  return batch.ok() ? batch->spans : std::vector<SpanData>{};
+}
+
+TEST(Assembly, AModelRequestAndTheToolSpanThatRanItAreOneCall) {
+  auto spans = FixtureSpans("openllmetry_workflow.json");
+  auto t = Assemble(spans);
+  ASSERT_TRUE(t);
+  ASSERT_EQ(t->tool_calls.size(), 1u);
+  // A tool span with other arguments than the request is another call: both are kept.
+  for (auto& s : spans) {
+    if (s.name == "lookup_order.tool") s.attributes["traceloop.entity.input"] = R"({"args":[],"kwargs":{"order_id":"B-2"}})";
+  }
+  auto other = Assemble(spans);
+  ASSERT_TRUE(other);
+  ASSERT_EQ(other->tool_calls.size(), 2u);
+  EXPECT_EQ(other->tool_calls[0].arguments, R"({"order_id":"A-1001"})") << "the request came first";
+  EXPECT_EQ(other->tool_calls[1].arguments, R"({"order_id":"B-2"})");
+}
+
+// The canonical form of a committed fixture, read and checked to hold content only: roles'
+// texts, tool names, arguments and results; no response, call or message ids, no times, token
+// counts or fingerprints. Pinned with its hash: a change is a new canonical version.
+TEST(CanonicalForm, OfARealInstrumentationsTraceHoldsContentOnly) {
+  auto t = Assemble(FixtureSpans("openinference_openai_tool_in_output.json"));
+  ASSERT_TRUE(t);
+  EXPECT_EQ(
+      CanonicalForm(*t),
+      R"({"agent":"support-bot","input":"Please send the invoice for order A-1001 to my colleague Jane Doe, she handles our accounts.",)"
+      R"("output":"Done: the invoice for order A-1001 is on its way to your colleague.","retrieved":[],"state":[],)"
+      R"("tool_calls":[{"arguments":{"body":"Hello Jane, please find attached the invoice for order A-1001.",)"
+      R"("subject":"Invoice for order A-1001","to":"jane.doe@acme-logistics.de"},"error":"","name":"send_email",)"
+      R"("result":{"recipients":1,"status":"sent"}}],"v":2,"version":"v7"})");
+  EXPECT_EQ(TraceHash(*t), "888971a7f74e4d410daa5d741a79b5847e74f5da8e50ad34008349cc43b23b15");
 }
 
 TEST(Similarity, MinHashEstimatesJaccard) {
