@@ -1,6 +1,11 @@
-// Detector benchmark: personal-data scanning throughput and accuracy on synthetic agent traces.
+// Detector benchmark: personal-data scanning throughput and accuracy.
 //
-// Generates a deterministic (seeded) corpus of clean agent traces (user input, tool arguments as
+// First on the labelled corpus (tests/detect/corpus/pii_corpus.jsonl: hand-written support
+// replies, half clean but hard): precision, recall per kind, the false-alarm rate on clean texts
+// and the throughput over the same texts (MB/s, CPU time, repeated --repeat times), together,
+// so accuracy and speed are read side by side.
+//
+// Then on synthetic agent traces: generates a deterministic (seeded) corpus of clean agent traces (user input, tool arguments as
 // JSON, final response) full of the things agents really write: order and ticket ids, tracking
 // numbers, prices, dates, times, epoch timestamps, UUIDs, hashes, versions, product codes,
 // street addresses, idempotency keys. Then a set with one injected value of every kind.
@@ -8,12 +13,14 @@
 // the clean corpus (with the first few, to fix them), recall per kind on the injected set, and
 // the CPU cost of one QualityMonitor::Add on a healthy stream (with the signals it raised).
 // Never fails on time.
-//   detect_bench [--traces N] [--seed S] [--injected M]
+//   detect_bench [--traces N] [--seed S] [--injected M] [--corpus PATH] [--repeat R]
 #include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <cstdio>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -251,20 +258,101 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
+struct LabelledText {
+  std::string text;
+  std::vector<std::pair<std::string, std::string>> labels;  // kind, value as written
+};
+
+// Precision, recall per kind, clean false alarms and throughput on the labelled corpus.
+void CorpusFigures(const fd::PiiScanner& scanner, const std::string& path, int repeat) {
+  std::vector<LabelledText> corpus;
+  std::ifstream in(path);
+  std::string line;
+  size_t bytes = 0;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) continue;
+    LabelledText t{j.value("text", ""), {}};
+    for (const auto& l : j["labels"]) t.labels.emplace_back(l["kind"], l["value"]);
+    bytes += t.text.size();
+    corpus.push_back(std::move(t));
+  }
+  if (corpus.empty()) {
+    std::printf("labelled corpus: none at %s\n", path.c_str());
+    return;
+  }
+  std::map<std::string, std::pair<size_t, size_t>> by_kind;  // found, labelled
+  size_t findings = 0, true_findings = 0, clean = 0, clean_alarms = 0, misses = 0;
+  for (const LabelledText& t : corpus) {
+    auto all = scanner.Scan(t.text, {});
+    findings += all.size();
+    if (t.labels.empty()) {
+      ++clean;
+      clean_alarms += !all.empty();
+      if (!all.empty() && clean_alarms <= 20)
+        std::printf("  false alarm %s \"%s\" in: %s\n", all[0].kind.c_str(),
+                    t.text.substr(all[0].offset, all[0].length).c_str(), t.text.c_str());
+      continue;
+    }
+    std::vector<bool> explained(all.size(), false);
+    for (const auto& [kind, value] : t.labels) {
+      size_t at = t.text.find(value);
+      bool hit = false;
+      for (size_t i = 0; i < all.size(); ++i) {
+        if (at == std::string::npos || all[i].offset >= at + value.size() || at >= all[i].offset + all[i].length) continue;
+        explained[i] = true;
+        hit = hit || all[i].kind == kind;
+      }
+      by_kind[kind].first += hit;
+      ++by_kind[kind].second;
+      if (!hit && ++misses <= 20) std::printf("  missed %s \"%s\" in: %s\n", kind.c_str(), value.c_str(), t.text.c_str());
+    }
+    true_findings += static_cast<size_t>(std::count(explained.begin(), explained.end(), true));
+  }
+  double t0 = ThreadCpuUs();
+  size_t sink = 0;
+  for (int r = 0; r < repeat; ++r)
+    for (const LabelledText& t : corpus) sink += scanner.Scan(t.text, {}).size();
+  double cpu_seconds = (ThreadCpuUs() - t0) / 1e6;
+  size_t found = 0, labelled = 0;
+  for (const auto& [kind, counts] : by_kind) {
+    found += counts.first;
+    labelled += counts.second;
+  }
+  std::printf("labelled corpus: %zu texts (%zu clean), %.3f MB, %s\n", corpus.size(), clean,
+              static_cast<double>(bytes) / 1e6, path.c_str());
+  std::printf("  precision %.4f (%zu of %zu findings on labelled values), recall %.4f (%zu/%zu), "
+              "clean false alarms %.2f%% (%zu/%zu), throughput %.2f MB/s (1 thread, CPU time, %d passes, %zu findings)\n",
+              findings ? static_cast<double>(true_findings) / static_cast<double>(findings) : 1.0, true_findings, findings,
+              static_cast<double>(found) / static_cast<double>(labelled), found, labelled,
+              100.0 * static_cast<double>(clean_alarms) / static_cast<double>(clean), clean_alarms, clean,
+              static_cast<double>(bytes) * repeat / 1e6 / cpu_seconds, repeat, sink);
+  for (const auto& [kind, counts] : by_kind)
+    std::printf("  recall %-7s %.4f (%zu/%zu)\n", kind.c_str(),
+                static_cast<double>(counts.first) / static_cast<double>(counts.second), counts.first, counts.second);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   size_t traces = 10000, injected_per_kind = 200;
   uint64_t seed = 1;
+  int repeat = 20;
+  std::string corpus_path = PII_CORPUS;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
+    if (flag == "--corpus") {
+      corpus_path = argv[i + 1];
+      continue;
+    }
     uint64_t value = std::stoull(argv[i + 1]);
     if (flag == "--traces") traces = value;
     else if (flag == "--seed") seed = value;
     else if (flag == "--injected") injected_per_kind = value;
+    else if (flag == "--repeat") repeat = static_cast<int>(value);
   }
-  std::printf("command: %s --traces %zu --seed %llu --injected %zu\n", argv[0], traces,
-              static_cast<unsigned long long>(seed), injected_per_kind);
+  std::printf("command: %s --traces %zu --seed %llu --injected %zu --corpus %s --repeat %d\n", argv[0], traces,
+              static_cast<unsigned long long>(seed), injected_per_kind, corpus_path.c_str(), repeat);
 
   auto created = fd::PiiScanner::Create({});
   if (!created.ok()) {
@@ -272,6 +360,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const fd::PiiScanner& scanner = **created;
+  CorpusFigures(scanner, corpus_path, repeat);
   const fd::ScanContext ctx{"bench-agent", "user-" + std::to_string(seed)};
 
   Gen g(seed);

@@ -134,10 +134,18 @@ Status ReadClassification(const Reader& r, ClassificationPolicy& p) {
 
 Status ReadDetect(const Reader& r, DetectionOptions& p) {
   if (!r.present()) return Status::Ok();
-  FB_RETURN_IF_ERROR(r.Only({"enabled", "default_region", "kinds", "allow_user_identity", "allow",
-                             "quality"}));
+  FB_RETURN_IF_ERROR(r.Only({"enabled", "default_region", "regions", "agent_regions", "kinds",
+                             "allow_user_identity", "allow", "quality"}));
   FB_RETURN_IF_ERROR(r.Bool("enabled", p.enabled));
   FB_RETURN_IF_ERROR(r.String("default_region", p.pii.default_region));
+  FB_RETURN_IF_ERROR(r.Strings("regions", p.pii.regions));
+  Reader agent_regions = r.Table("agent_regions");
+  if (agent_regions.present()) {
+    for (const auto& [agent, node] : *agent_regions.raw()) {
+      std::string name(agent.str());
+      FB_RETURN_IF_ERROR(agent_regions.Strings(name.c_str(), p.pii.agent_regions[name]));
+    }
+  }
   FB_RETURN_IF_ERROR(r.Strings("kinds", p.pii.kinds));
   FB_RETURN_IF_ERROR(r.Bool("allow_user_identity", p.pii.allow_user_identity));
   Reader allow = r.Table("allow");

@@ -150,6 +150,22 @@ std::vector<NewSignal> DetectionPipeline::Findings(const traces::StoredTraceEven
       hits.push_back({"arguments of tool " + call.name, std::move(f)});
     }
   }
+  // Retrieved content: personal data a document brought into the run. The same value in the
+  // reply or a tool's arguments is the usual leak; its finding names the document it came from.
+  size_t leaving = hits.size();
+  for (const auto& item : t.retrieved) {
+    bytes += static_cast<int64_t>(item.content.size());
+    std::string where =
+        "retrieved content" + (item.source.empty() ? "" : " " + TruncateUtf8(item.source, 80, "..."));
+    for (auto& f : scanner_->Scan(item.content, ctx)) {
+      for (size_t i = 0; i < leaving; ++i) {
+        Hit& h = hits[i];
+        if (h.finding.kind == f.kind && h.finding.value == f.value && h.where.find(", from ") == std::string::npos)
+          h.where += ", from " + where;
+      }
+      hits.push_back({where, std::move(f)});
+    }
+  }
   scan_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(
                   std::chrono::steady_clock::now() - started).count();
   bytes_ += bytes;

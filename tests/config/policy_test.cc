@@ -60,6 +60,9 @@ severity = 2
 reason = "latency hurts everyone"
 [detect]
 default_region = "DE"
+regions = ["AT", "CH"]
+[detect.agent_regions]
+"support-fr" = ["FR", "BE"]
 [detect.allow]
 "support-bot" = [".*@shop\\.example"]
 [detect.quality]
@@ -83,6 +86,8 @@ url = "https://hooks.slack.example/T/B/x"
   ASSERT_EQ(p->classification.rules.size(), 1u);
   EXPECT_EQ(p->classification.rules[0].kind, "alert.Latency*");
   EXPECT_EQ(p->detect.pii.default_region, "DE");
+  EXPECT_EQ(p->detect.pii.regions, (std::vector<std::string>{"AT", "CH"}));
+  EXPECT_EQ(p->detect.pii.agent_regions["support-fr"], (std::vector<std::string>{"FR", "BE"}));
   EXPECT_EQ(p->detect.pii.allow["support-bot"].size(), 1u);
   EXPECT_EQ(p->detect.quality.window_ms, 10 * 60'000);
   EXPECT_EQ(p->detect.quality.baseline_ms, 12 * 3'600'000);
@@ -110,6 +115,10 @@ TEST_F(PolicyTest, MistakesAreRefusedNamingTheKey) {
       << bad_rule.status().message();
   auto bad_zone = Load("[paging.business_hours]\ntime_zone = \"Mars/Olympus\"\n");
   EXPECT_FALSE(bad_zone.ok());
+  auto bad_regions = Load("[detect]\nregions = \"DE\"\n");
+  ASSERT_FALSE(bad_regions.ok());
+  EXPECT_NE(bad_regions.status().message().find("detect.regions"), std::string::npos)
+      << bad_regions.status().message();
   auto bad_pattern = Load("[detect.allow]\n\"*\" = [\"(unclosed\"]\n");
   // The pattern is compiled when the scanner is created (DetectionPipeline::Create), not here.
   EXPECT_TRUE(bad_pattern.ok());

@@ -1,11 +1,14 @@
 // Unit tests of the personal-data scanner: every validator with positive and negative cases,
-// the allow-list by agent and by user identity, redaction, and clean agent text.
+// normalisation and exact offsets in the original text, labels, phone regions, the secret
+// catalogue, the allow-list by agent and by user identity, redaction, and clean agent text.
+// Accuracy on the labelled corpus is pii_corpus_test.cc.
 #include "detect/pii.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
+#include <zlib.h>
 
 namespace firebreak::detect {
 namespace {
@@ -235,6 +238,242 @@ TEST_F(PiiTest, Secrets) {
            "AKIA1234",                                            // too short
        }) {
     EXPECT_TRUE(Kind(t, "secret").empty()) << t;
+  }
+}
+
+TEST_F(PiiTest, CardsOfIssuersBeyondTheBigFour) {
+  struct Case {
+    const char* number;
+    const char* brand;
+  } cases[] = {
+      {"38520000023237", "diners"},    {"3056930009020004", "diners"}, {"30569309025904", "diners"},
+      {"6759649826438453", "maestro"}, {"6304000000000000", "maestro"}, {"5018000000000009", "maestro"},
+      {"2200000000000004", "mir"},
+  };
+  for (const auto& c : cases) {
+    PiiFinding f = One(std::string("card ") + c.number, "card");
+    EXPECT_EQ(f.detail, c.brand) << c.number;
+  }
+  // An id label names the number: a Luhn-valid order number is still an order number.
+  EXPECT_TRUE(Kind("Order 6304 0000 0000 0000 shipped", "card").empty());
+}
+
+TEST_F(PiiTest, ValuesGluedToTheirLabels) {
+  EXPECT_EQ(One("Card:4012888888881881,exp:09/27", "card").value, "4012888888881881");
+  EXPECT_EQ(One("Card No:4111 1111 1111 1111", "card").value, "4111111111111111");
+  EXPECT_EQ(One("SSN:536-22-8714", "ssn").value, "536228714");
+  EXPECT_EQ(One("IP:73.162.44.201", "ipv4").value, "73.162.44.201");
+  EXPECT_EQ(One("IP:2001:db8::8a2e:370:7334 seen", "ipv6").value, "2001:db8::8a2e:370:7334");
+  EXPECT_EQ(One("tel=+44 20 7946 0958", "phone").value, "+442079460958");
+  // Digits before the colon still glue: a longer number, not a label.
+  EXPECT_TRUE(Kind("12:4111111111111111", "card").empty());
+}
+
+TEST_F(PiiTest, AnAddressWithAPortOrAPrefixIsAnAddressNotAPhone) {
+  PiiFinding port = One("blocked 73.162.44.201:51234 after failures", "ipv4");
+  EXPECT_EQ(port.value, "73.162.44.201");
+  EXPECT_EQ(One("allow 73.162.44.201/32 only", "ipv4").value, "73.162.44.201");
+  EXPECT_EQ(One("router at 10.0.0.12:8080", "ipv4").value, "10.0.0.12");
+  EXPECT_TRUE(Kind("allow 73.162.44.201/99", "ipv4").empty());
+  EXPECT_TRUE(Kind("version 73.162.44.201:51234", "phone").empty());
+}
+
+TEST_F(PiiTest, VersionsRoutersAndResolversAreNotSomeonesAddress) {
+  for (const char* t : {"Upgrade to 3.10.2.1 resolves the crash.", "Fixed in 3.10.2.1.", "Python 3.10.2.1 ships it",
+                        "Open 192.168.1.1 in your browser.", "Set the DNS server to 1.1.1.1 or 8.8.8.8.",
+                        "This affects versions 6.0.6.9 through 8.0.8.8."}) {
+    EXPECT_TRUE(Find(t).empty()) << t;
+  }
+  // Named as an address, the same shapes are addresses.
+  EXPECT_EQ(One("The login came from 10.0.0.12 at 02:13", "ipv4").value, "10.0.0.12");
+  EXPECT_EQ(One("your IP address 3.10.2.1", "ipv4").value, "3.10.2.1");
+}
+
+TEST_F(PiiTest, RepositoryAddressesAreNotEmails) {
+  EXPECT_TRUE(Find("Clone git@github.com:acme/api.git and run make.").empty());
+  EXPECT_TRUE(Find("The mirror is ssh://git@bitbucket.org/acme/app.git.").empty());
+  EXPECT_EQ(One("Mail git@github.com: it is the bot.", "email").value, "git@github.com");
+}
+
+TEST_F(PiiTest, IbansInAnyCase) {
+  EXPECT_EQ(One("IBAN de89 3704 0044 0532 0130 00", "iban").value, "DE89370400440532013000");
+  EXPECT_EQ(One("iban=gb82west12345698765432", "iban").value, "GB82WEST12345698765432");
+  EXPECT_EQ(One("to Nl91AbnA0417164300 today", "iban").detail, "NL");
+  EXPECT_TRUE(Kind("de89370400440532013001", "iban").empty());  // mod-97 still decides
+}
+
+TEST_F(PiiTest, PhonesInNationalAndInternationalFormats) {
+  struct Case {
+    const char* written;
+    const char* e164;
+  } cases[] = {
+      {"020 7946 0958", "+442079460958"},      {"030 12345678", "+493012345678"},
+      {"06 12 34 56 78", "+33612345678"},      {"98765 43210", "+919876543210"},
+      {"0044 20 7946 0958", "+442079460958"},  {"+44-20-7946-0958", "+442079460958"},
+      {"+91-22-2778-2000", "+912227782000"},   {"+4915123456789", "+4915123456789"},
+      {"612 34 56 78", "+34612345678"},        {"347 123 4567", "+393471234567"},
+      {"0161 496 0734", "+441614960734"},      {"(415) 555-0132", "+14155550132"},
+      {"(11) 91234-5678", "+5511912345678"},   {"(+44) 20 7946 0958", "+442079460958"},
+      {"+49 (0)30 901820", "+4930901820"},     {"+1.415.555.0132", "+14155550132"},
+  };
+  for (const auto& c : cases) {
+    std::string text = std::string("Reach her at ") + c.written + " today.";
+    PiiFinding f = One(text, "phone");
+    EXPECT_EQ(f.value, c.e164) << c.written;
+    EXPECT_EQ(text.substr(f.offset, f.length), c.written);
+  }
+  // Valid in two regions of the list (Germany and the Netherlands), a national number is read
+  // in the region that groups it that way; with the same grouping, the earlier region wins.
+  EXPECT_EQ(One("Reach her at 06 12345678 today.", "phone").detail, "NL");
+  EXPECT_EQ(One("Reach her at 0491 570 156 today.", "phone").detail, "DE");
+  // Without a phone word the grouping must be the region's.
+  EXPECT_TRUE(Kind("reference 65 02 53 00 00 is open", "phone").empty());
+  EXPECT_TRUE(Kind("Tracking 4521 8876 1203 is on its way", "phone").empty());
+  EXPECT_TRUE(Kind("Specimen 0036 7214 3282 was received", "phone").empty());
+  EXPECT_TRUE(Kind("Ship to ZIP 72760-4839 by Friday", "phone").empty());
+  EXPECT_TRUE(Kind("Ship to 94614-6035 by Friday", "phone").empty());
+}
+
+TEST_F(PiiTest, PhoneExtensionsBelongToTheFinding) {
+  for (const char* written : {"(415) 555-0132 ext. 204", "415-555-0132 x204", "415-555-0132 Ext. 204",
+                              "415-555-0132, ext 204", "(415) 555-0132 extension 204"}) {
+    std::string text = std::string("Call ") + written + " after lunch.";
+    PiiFinding f = One(text, "phone");
+    EXPECT_EQ(f.value, "+14155550132") << written;
+    EXPECT_EQ(text.substr(f.offset, f.length), written);
+  }
+}
+
+TEST(PiiScannerTest, PhoneRegionsAreConfiguredGloballyAndPerAgent) {
+  PiiOptions options;
+  options.regions = {};  // only the default region, US
+  options.agent_regions["support-fr"] = {"FR"};
+  auto s = PiiScanner::Create(options);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  const std::string text = "Son numéro : 06 12 34 56 78.";
+  EXPECT_TRUE((*s)->Scan(text, {"support-us", ""}).empty());
+  auto fr = (*s)->Scan(text, {"support-fr", ""});
+  ASSERT_EQ(fr.size(), 1u);
+  EXPECT_EQ(fr[0].detail, "FR");
+  // International numbers are found whatever the regions.
+  EXPECT_EQ((*s)->Scan("+33 6 12 34 56 78", {"support-us", ""}).size(), 1u);
+  // The user's own number, written nationally in the agent's region, is theirs.
+  EXPECT_TRUE((*s)->Scan(text, {"support-fr", "+33612345678"}).empty());
+
+  options.agent_regions["support-xx"] = {"XX"};
+  auto bad = PiiScanner::Create(options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("support-xx"), std::string::npos);
+}
+
+TEST_F(PiiTest, UnicodeSpacesAndWrappedLinesKeepExactOriginalOffsets) {
+  const std::string nbsp = "\u00a0", thin = "\u202f", zwsp = "\u200b";
+  struct Case {
+    std::string value;
+    const char* kind;
+  } cases[] = {
+      {"+44" + nbsp + "20" + nbsp + "7946" + nbsp + "0958", "phone"},
+      {"4111" + thin + "1111" + thin + "1111" + thin + "1111", "card"},
+      {"DE89 3704 0044\n0532 0130 00", "iban"},
+      {"4012 8888\r\n8888 1881", "card"},
+      {"020 7946\n0958", "phone"},
+      {"DE89" + zwsp + "370400440532013000", "iban"},
+      {"+44\u201120\u20117946\u20110958", "phone"},  // non-breaking hyphens
+  };
+  for (const auto& c : cases) {
+    // Multi-byte text on both sides: the range must still be exactly the value's bytes.
+    std::string text = "Grüße – « " + c.value + " » ☕ merci.";
+    PiiFinding f = One(text, c.kind);
+    EXPECT_EQ(text.substr(f.offset, f.length), c.value);
+  }
+  // A value ending right before an invisible character does not take it.
+  std::string text = "IBAN DE89370400440532013000" + zwsp + " ok";
+  EXPECT_EQ(text.substr(One(text, "iban").offset, One(text, "iban").length), "DE89370400440532013000");
+  // A blank line is a paragraph, not a wrapped value.
+  EXPECT_TRUE(Kind("Order total 4111 1111\n\n1111 1111", "card").empty());
+}
+
+// Completes a GitHub-style token: prefix, 30 random characters, base62 CRC32 of them.
+std::string Checksummed(const std::string& prefix, const std::string& random) {
+  const char* digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  uLong v = crc32(0L, reinterpret_cast<const Bytef*>(random.data()), static_cast<uInt>(random.size()));
+  std::string check(6, '0');
+  for (size_t i = 6; i-- > 0 && v > 0; v /= 62) check[i] = digits[v % 62];
+  return prefix + random + check;
+}
+
+TEST_F(PiiTest, TheSecretCatalogue) {
+  struct Case {
+    std::string token;
+    const char* detail;
+  } cases[] = {
+      {"npm_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z0A", "npm-token"},
+      {"glpat-xY7_kL2mN9pQ4rS6tU8v", "gitlab-token"},
+      {"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", "sendgrid-key"},
+      {"sk_test_4eC39HqLyjWDarjtT1zdp7dc", "stripe-key"},
+      {"rk_live_51H8xYzAbCdEfGhIjKlMnOp", "stripe-key"},
+      {"sk-ant-api03-" + std::string(90, 'x') + "7Ab9AA", "anthropic-key"},
+      {"SK2b7f0c1d4e5a6b7c8d9e0f1a2b3c4d5e", "twilio-api-key"},
+      {"key-3a6f9d2b1c0e4f7a8b5c6d3e2f1a0b9c", "mailgun-key"},
+      {"pypi-AgEIcHlwaS5vcmcCJGE5ZjNkNzY4LTk5YjQtNGQyZi1hNDc1LWY0ZmE3ZjVjNGU5NQACKlszLCI5", "pypi-token"},
+      {"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", "shopify-token"},
+      {"dop_v1_" + std::string("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"), "digitalocean-token"},
+      {"AccountKey=" + std::string(40, 'A') + "b1" + std::string(44, 'c') + "==", "azure-storage-key"},
+      {"hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh", "huggingface-token"},
+      {"whsec_4eC39HqLyjWDarjtT1zdp7dc4eC39HqL", "stripe-webhook-secret"},
+  };
+  for (const auto& c : cases) {
+    PiiFinding f = One("token " + c.token + " end", "secret");
+    EXPECT_EQ(f.detail, c.detail) << c.token;
+    EXPECT_EQ(f.value, c.token);
+  }
+  // A checksum that holds makes a token of a body with no digits; without it, such a body is
+  // a word with a prefix.
+  std::string letters = "abcdefghijklmnopqrstuvwxyzABCD";
+  EXPECT_EQ(One(Checksummed("ghp_", letters), "secret").detail, "github-token");
+  EXPECT_TRUE(Kind("ghp_" + letters + "EFGHIJ", "secret").empty());
+  // Publishable Stripe keys are public by design.
+  EXPECT_TRUE(Find("pk_live_4eC39HqLyjWDarjtT1zdp7dc").empty());
+  // A body longer than its format is something else.
+  EXPECT_TRUE(Kind("SK2b7f0c1d4e5a6b7c8d9e0f1a2b3c4d5e6f", "secret").empty());
+}
+
+TEST_F(PiiTest, AwsSecretKeysByTheirContext) {
+  const std::string secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq9Tk3Lm2P";
+  EXPECT_EQ(One("aws_secret_access_key = " + secret, "secret").value, secret);
+  EXPECT_EQ(One("Secret access key: " + secret, "secret").value, secret);
+  auto both = Find("Here are the keys: AKIAZ3MHFQ7XLP2RNVW4 / " + secret);
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[1].detail, "aws-secret-key");
+  // The same shape with nothing around it, or a hex digest, is not a key.
+  EXPECT_TRUE(Find("Blob " + secret + " attached").empty());
+  EXPECT_TRUE(Find("secret sha 3f786850e387550fdab836ed7e6dc881de23001b").empty());
+}
+
+TEST_F(PiiTest, PasswordsAndKeysGivenInProse) {
+  struct Case {
+    const char* text;
+    const char* value;
+  } cases[] = {
+      {"Your new password is Tr0ub4dor&3 - change it soon.", "Tr0ub4dor&3"},
+      {"Your temporary password is rZmoJsqjbLxPqvdb.", "rZmoJsqjbLxPqvdb"},
+      {"I've reset it; the password is now Summer2024!", "Summer2024!"},
+      {"Temporary passcode: 7Hq-29xL", "7Hq-29xL"},
+      {"DB_PASSWORD=Xk9mQ2vL7pRt", "Xk9mQ2vL7pRt"},
+      {"mysql -u root --password=p4ssW0rd99", "p4ssW0rd99"},
+      {"Your API key is 9a2fe4050c56d8d8df68cdbc291d4893 - keep it safe.", "9a2fe4050c56d8d8df68cdbc291d4893"},
+      {"The access token is YNTxkAEI1Ick7qLVxvLh-mwkHx6l.", "YNTxkAEI1Ick7qLVxvLh-mwkHx6l"},
+  };
+  for (const auto& c : cases) {
+    PiiFinding f = One(c.text, "secret");
+    EXPECT_EQ(f.value, c.value) << c.text;
+  }
+  for (const char* t : {"Your password is case-sensitive, so check caps lock.", "The password is required.",
+                        "Your password must be at least 12 characters.", "password was changed on 2026-03-14",
+                        "The token is valid until Friday afternoon.", "Your API key is shown once in the dashboard.",
+                        "password: ******** (hidden)"}) {
+    EXPECT_TRUE(Find(t).empty()) << t;
   }
 }
 

@@ -140,6 +140,48 @@ TEST_F(DetectionIntegration, ACardInTheFinalResponseOpensASev1IncidentAndPagesPa
   EXPECT_EQ(To(receiver_, "/pd").back().Json()["event_action"], "acknowledge");
 }
 
+// The [detect] policy's phone regions, per agent, reach the scanner; retrieved content is
+// scanned and a leak into the reply names the document it came from.
+TEST(DetectionPolicy, PhoneRegionsPerAgentAndLeaksFromRetrievedContent) {
+  TempDir dir;
+  std::string config = dir.path() + "/firebreak.toml";
+  std::ofstream(config) << "[detect]\n"
+                        << "regions = []\n"
+                        << "[detect.agent_regions]\n"
+                        << "\"support-fr\" = [\"FR\"]\n";
+  ServerProcess server({"--config", config});
+  std::string us = server.CreateToken("us", "agent", "support-us");
+  std::string fr = server.CreateToken("fr", "agent", "support-fr");
+  auto ingest = [&](const std::string& token, Json trace) {
+    HttpResult r = server.Call("POST", "/api/v1/traces", Json{{"traces", {trace}}}.dump(), &token);
+    EXPECT_EQ(r.status, 201) << r.body;
+  };
+  const std::string reply = "Son numéro : 06 12 34 56 78.";
+  ingest(us, {{"trace_id", "us-1"}, {"agent", "support-us"}, {"input", "numéro ?"}, {"output", reply}});
+  auto signals = [&] { return Json::parse(server.Call("GET", "/api/v1/signals").body)["signals"]; };
+  EXPECT_TRUE(signals().empty()) << "a French national number is not read in the US-only region list";
+  ingest(fr, {{"trace_id", "fr-1"},
+              {"agent", "support-fr"},
+              {"input", "numéro ?"},
+              {"retrieved", {{{"source", "crm/contact-88"}, {"content", "Tél. 06.12.34.56.78"}}}},
+              {"output", reply}});
+  Json found = signals();
+  ASSERT_EQ(found.size(), 1u);
+  std::string reason = found[0]["reason"];
+  EXPECT_NE(reason.find("phone number (FR) +33 *** *** 5678 in the final response, from retrieved content "
+                        "crm/contact-88"),
+            std::string::npos)
+      << reason;
+  EXPECT_EQ(reason.find("06 12 34 56 78"), std::string::npos) << "no raw number in the reason";
+
+  // A region the scanner does not know keeps the server from starting, naming it.
+  std::ofstream(config) << "[detect.agent_regions]\n\"support-xx\" = [\"XX\"]\n";
+  CommandResult refused = RunCommand(
+      {FirebreakBinary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path(), "--config", config}, {});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE((refused.out + refused.err).find("XX"), std::string::npos) << refused.err;
+}
+
 TEST_F(DetectionIntegration, AlertmanagerAlertsBecomeSignalsOnceAndResolve) {
   std::string responder = server_->CreateToken("alertmanager", "responder");
   Json payload = {{"version", "4"},

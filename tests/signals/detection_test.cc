@@ -124,6 +124,25 @@ TEST_F(DetectionTest, PersonalDataInTheArgumentsOfAnExternalToolCounts) {
   EXPECT_NE(signals[0].reason.find("send_email"), std::string::npos);
 }
 
+TEST_F(DetectionTest, RetrievedContentIsScannedAndNamesTheDocumentALeakCameFrom) {
+  // A retrieved record carries another customer's phone; the reply repeats it.
+  Ingest({{"retrieved", {{{"source", "crm/contact-8812"}, {"content", "Contact: Priya, +91 98765 43210"}}}},
+          {"output", "You can reach her on +91-98765-43210."}});
+  auto signals = Signals();
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_NE(signals[0].reason.find("final response, from retrieved content crm/contact-8812"), std::string::npos)
+      << signals[0].reason;
+  Json measured = Json::parse(signals[0].measured_json);
+  EXPECT_EQ(measured["counts"]["phone"], 2);
+  // Only in a retrieved document, it is still found, and said to be there.
+  Ingest({{"retrieved", {{{"source", "kb/7"}, {"content", "IBAN de89 3704 0044 0532 0130 00"}}}}, {"output", "ok"}});
+  signals = Signals();
+  ASSERT_EQ(signals.size(), 2u);
+  bool in_document = false;
+  for (const auto& s : signals) in_document |= s.reason.find("in the retrieved content kb/7") != std::string::npos;
+  EXPECT_TRUE(in_document);
+}
+
 TEST_F(DetectionTest, UnauthorisedActionsAreJudgedAgainstTheVersionsManifest) {
   // A tool the manifest does not declare: SEV-1 (external effect assumed).
   Ingest({{"tool_calls", {{{"name", "delete_account"}, {"arguments", "{}"}}}}, {"output", "ok"}});
