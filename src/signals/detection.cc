@@ -170,15 +170,18 @@ std::vector<NewSignal> DetectionPipeline::Findings(const traces::StoredTraceEven
                   std::chrono::steady_clock::now() - started).count();
   bytes_ += bytes;
   if (!hits.empty()) {
+    // Personal data only in retrieved content was read, not sent out: a finding for the
+    // backlog (pii.retrieved, SEV-3 by the default rules), never a SEV-1 page.
+    bool sent_out = leaving > 0;
     NewSignal s;
-    s.kind = "pii";
+    s.kind = sent_out ? "pii" : "pii.retrieved";
     s.source = "detector:pii";
     s.agent = t.agent;
     s.version = t.version;
     s.category = t.category;
     s.evidence = {ev.hash};
-    s.fingerprint = "pii:" + t.trace_id;
-    s.suggested_severity = 1;
+    s.fingerprint = s.kind + ":" + t.trace_id;
+    s.suggested_severity = sent_out ? 1 : 3;
     s.detected_at = clock_.NowMs();
     Json found = Json::array();
     std::map<std::string, int> counts;
@@ -191,7 +194,7 @@ std::vector<NewSignal> DetectionPipeline::Findings(const traces::StoredTraceEven
     }
     s.measured = {{"findings", found}, {"counts", counts}, {"trace_id", t.trace_id}};
     const Hit& first = hits.front();
-    s.reason = "Personal data: " + KindLabel(first.finding.kind) +
+    s.reason = std::string(sent_out ? "Personal data: " : "Personal data read, not sent out: ") + KindLabel(first.finding.kind) +
                (first.finding.detail.empty() ? "" : " (" + first.finding.detail + ")") + " " +
                first.finding.redacted + " in the " + first.where + " of trace " + Short(ev.hash) +
                " (" + t.agent + version_label + ")";

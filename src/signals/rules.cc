@@ -20,6 +20,8 @@ bool KindMatches(const std::string& pattern, const std::string& kind) {
 const std::vector<ClassificationRule>& DefaultRules() {
   static const std::vector<ClassificationRule> kRules = {
       {"personal-data", "pii", 1, "personal data exposed"},
+      {"personal-data-retrieved", "pii.retrieved", 3,
+       "personal data in retrieved content, not sent out"},
       {"unauthorised-external-action", "action.unauthorised", 1,
        "unauthorised action with external consequences"},
       {"unauthorised-internal-action", "action.internal", 3,

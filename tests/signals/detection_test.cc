@@ -134,13 +134,23 @@ TEST_F(DetectionTest, RetrievedContentIsScannedAndNamesTheDocumentALeakCameFrom)
       << signals[0].reason;
   Json measured = Json::parse(signals[0].measured_json);
   EXPECT_EQ(measured["counts"]["phone"], 2);
-  // Only in a retrieved document, it is still found, and said to be there.
+  EXPECT_EQ(signals[0].kind, "pii");
+  // Only in a retrieved document, it is still found and said to be there, but it was read, not
+  // sent out: a SEV-3 finding for the backlog, never a SEV-1 page.
   Ingest({{"retrieved", {{{"source", "kb/7"}, {"content", "IBAN de89 3704 0044 0532 0130 00"}}}}, {"output", "ok"}});
   signals = Signals();
   ASSERT_EQ(signals.size(), 2u);
-  bool in_document = false;
-  for (const auto& s : signals) in_document |= s.reason.find("in the retrieved content kb/7") != std::string::npos;
-  EXPECT_TRUE(in_document);
+  const SignalRecord* in_document = nullptr;
+  for (const auto& s : signals) {
+    if (s.reason.find("in the retrieved content kb/7") != std::string::npos) in_document = &s;
+  }
+  ASSERT_NE(in_document, nullptr);
+  EXPECT_EQ(in_document->kind, "pii.retrieved");
+  EXPECT_EQ(in_document->rule, "personal-data-retrieved");
+  std::map<int, int> by_severity;
+  for (const auto& i : Incidents()) by_severity[i.severity]++;
+  EXPECT_EQ(by_severity[1], 1);
+  EXPECT_EQ(by_severity[3], 1);
 }
 
 TEST_F(DetectionTest, UnauthorisedActionsAreJudgedAgainstTheVersionsManifest) {
