@@ -46,6 +46,7 @@ struct World {
   std::unique_ptr<CommsService> comms;
   std::unique_ptr<TimelineFeed> timeline;
   std::unique_ptr<notify::UserNotifier> notifier;
+  std::unique_ptr<PostmortemService> postmortems;
   http::HttpMetrics metrics;
   Readiness readiness;
   AlertmanagerPolicy alertmanager;
@@ -84,10 +85,15 @@ World* BuildWorld() {
                                                     /*banner=*/nullptr);
   w->timeline = std::make_unique<TimelineFeed>(*w->store, std::chrono::milliseconds(200));
   w->notifier = std::make_unique<notify::UserNotifier>(*w->store, *w->log, *w->pager, w->clock);
+  PostmortemOptions postmortem_options;
+  postmortem_options.pager = w->pager.get();
+  w->postmortems = std::make_unique<PostmortemService>(*w->store, *w->log, w->clock, postmortem_options);
+  w->incidents->AddCloseRequirement(&w->postmortems->close_requirement());
   w->deps.reset(new api::Deps{*w->store, *w->log, *w->tokens, *w->incidents, *w->releases,
                               *w->memory, *w->traces, *w->signals, *w->isolation,
                               *w->detection, *w->pager, *w->notifier, w->metrics, w->clock, "fuzz", w->readiness,
-                              *w->comms, *w->timeline, w->alertmanager});
+                              *w->comms, *w->timeline, w->alertmanager,
+                              *w->postmortems});
   api::RegisterRoutes(w->router, *w->deps);
   std::filesystem::remove_all(dir);  // the open files stay usable; nothing is left behind
   return w;

@@ -20,6 +20,7 @@
 #include "memory/memory_service.h"
 #include "notify/user_notifier.h"
 #include "paging/pager.h"
+#include "postmortem/postmortem_service.h"
 #include "releases/release_service.h"
 #include "signals/detection.h"
 #include "signals/rules.h"
@@ -49,6 +50,7 @@ struct Deps {
   CommsService& comms;
   TimelineFeed& timeline;
   const AlertmanagerPolicy& alertmanager;  // how the Alertmanager webhook reads labels
+  PostmortemService& postmortems;
 };
 
 // Registers every v1 route on `router`. `deps` must outlive the router.

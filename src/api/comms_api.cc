@@ -49,13 +49,7 @@ Json FactsJson(const CommsRecord& c) {
 
 // A refusal by the lint: the usual error body, with the findings.
 Response Refused(const LintRefusal& refusal) {
-  Response r = http::Error(refusal.status);
-  Json body = Json::parse(r.body, nullptr, false);
-  if (body.is_object()) {
-    body["findings"] = FindingsJson(refusal.findings);
-    r.body = body.dump();
-  }
-  return r;
+  return ErrorWithFindings(refusal.status, FindingsJson(refusal.findings));
 }
 
 // One client of GET /api/v1/stream: the events it missed (Last-Event-ID) first, then live ones;

@@ -238,6 +238,17 @@ inline StatusOr<int64_t> IncidentIdParam(const Request& req) {
   return *id;
 }
 
+// An error answer with the lint findings behind it: the usual error body plus "findings".
+inline Response ErrorWithFindings(const Status& status, const Json& findings) {
+  Response r = http::Error(status);
+  Json body = Json::parse(r.body, nullptr, false);
+  if (body.is_object()) {
+    body["findings"] = findings;
+    r.body = body.dump();
+  }
+  return r;
+}
+
 template <typename T, typename Fn>
 Response Respond(StatusOr<T> result, int status, Fn encode) {
   if (!result.ok()) return http::Error(result.status());

@@ -66,6 +66,13 @@ void RegisterHealth(http::Router& r, const Deps& d) {
         res.body += "firebreak_deliveries{status=\"" + status + "\"} " + std::to_string(n) + "\n";
       }
     }
+    // Post-mortems past their 48 hours, from the store (docs/postmortem.md).
+    if (auto overdue = d.postmortems.OverdueCount(); overdue.ok()) {
+      res.body += "# HELP firebreak_postmortems_overdue Resolved incidents whose post-mortem is "
+                  "not published 48 hours after the resolution.\n"
+                  "# TYPE firebreak_postmortems_overdue gauge\n"
+                  "firebreak_postmortems_overdue " + std::to_string(*overdue) + "\n";
+    }
     // Time to contain of every contained incident, from the store (so it survives restarts).
     std::vector<int64_t> contain_ms;
     Status read = d.store.Read([&](Txn& txn) -> Status {

@@ -22,5 +22,6 @@ void AddCommsCommands(CLI::App& app, Context& ctx, Action& action);
 void AddSignalCommands(CLI::App& app, Context& ctx, Action& action);
 // `notice`, and `comms update` (in the `comms` group when it exists).
 void AddNoticeCommands(CLI::App& app, Context& ctx, Action& action);
+void AddPostmortemCommands(CLI::App& app, Context& ctx, Action& action);
 
 }  // namespace firebreak::cli

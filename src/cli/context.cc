@@ -55,12 +55,13 @@ std::optional<Json> Context::Call(const std::string& method, const std::string& 
   return CallRaw(method, path, "", "");
 }
 
-std::optional<Json> Context::CallRaw(const std::string& method, const std::string& path,
-                                     const std::string& content_type, const std::string& body) {
-  auto res = client_.CallRaw(method, path, content_type, body);
+namespace {
+
+// Prints why a call failed; returns whether it succeeded (2xx).
+bool Succeeded(const StatusOr<ApiResponse>& res) {
   if (!res.ok()) {
     std::cerr << "error: " << res.status().message() << "\n";
-    return std::nullopt;
+    return false;
   }
   if (res->status < 200 || res->status > 299) {
     std::string message = res->raw;
@@ -68,9 +69,24 @@ std::optional<Json> Context::CallRaw(const std::string& method, const std::strin
       message = Str(res->body["error"], "message");
     }
     std::cerr << "error: " << message << " (HTTP " << res->status << ")\n";
-    return std::nullopt;
+    return false;
   }
+  return true;
+}
+
+}  // namespace
+
+std::optional<Json> Context::CallRaw(const std::string& method, const std::string& path,
+                                     const std::string& content_type, const std::string& body) {
+  auto res = client_.CallRaw(method, path, content_type, body);
+  if (!Succeeded(res)) return std::nullopt;
   return res->body;
+}
+
+std::optional<std::string> Context::CallText(const std::string& method, const std::string& path) {
+  auto res = client_.CallRaw(method, path, "", "");
+  if (!Succeeded(res)) return std::nullopt;
+  return res->raw;
 }
 
 int Context::PrintJson(const Json& j) {

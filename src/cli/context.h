@@ -37,6 +37,10 @@ class Context {
   std::optional<Json> CallRaw(const std::string& method, const std::string& path,
                               const std::string& content_type, const std::string& body);
 
+  // Calls the API for a body that is not JSON (Markdown, say); prints the one-line error to
+  // stderr and returns nullopt unless 2xx.
+  std::optional<std::string> CallText(const std::string& method, const std::string& path);
+
   // Prints j indented; returns 0.
   int PrintJson(const Json& j);
 

@@ -29,6 +29,16 @@ std::string TruncateUtf8(std::string_view text, size_t max_bytes, std::string_vi
   return out;
 }
 
+Status CheckText(std::string_view field, std::string_view text, size_t max_bytes, bool required) {
+  std::string f = "'" + std::string(field) + "'";
+  if (required && text.empty()) return InvalidArgument(f + " is required");
+  if (!IsValidUtf8(text)) return InvalidArgument(f + " is not valid UTF-8");
+  if (text.size() > max_bytes) {
+    return TooLarge(f + " is longer than " + std::to_string(max_bytes) + " bytes");
+  }
+  return Status::Ok();
+}
+
 Status CheckName(std::string_view field, std::string_view value, size_t max_bytes,
                  std::string_view punctuation) {
   std::string f = "'" + std::string(field) + "'";

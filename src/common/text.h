@@ -27,6 +27,11 @@ std::string CleanUtf8(std::string_view text);
 // Invalid input is cleaned first, so the result is always valid UTF-8.
 std::string TruncateUtf8(std::string_view text, size_t max_bytes, std::string_view marker = "");
 
+// Returns OK when `text` from a person fits a field: valid UTF-8 (else kInvalidArgument), not
+// empty when `required` (else kInvalidArgument), at most `max_bytes` (else kTooLarge). Each
+// message names the field.
+Status CheckText(std::string_view field, std::string_view text, size_t max_bytes, bool required);
+
 // Returns OK when `value` is a name (of an agent, version, namespace, ...): 1..max_bytes
 // characters, each a letter, a digit or one of `punctuation`, the first not '.' and no ".."
 // anywhere (so neither a path step nor a hidden-file name passes). kInvalidArgument names the field and the rule otherwise.

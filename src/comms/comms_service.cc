@@ -25,16 +25,6 @@ bool IsOpenRecord(const IncidentRecord& inc) {
 
 bool IsClosed(const IncidentRecord& inc) { return inc.state == "closed"; }
 
-// A text from a person: valid UTF-8, not empty when `required`, within `max` bytes.
-Status CheckText(const char* field, const std::string& text, size_t max, bool required) {
-  if (required && text.empty()) return InvalidArgument(std::string("'") + field + "' is required");
-  if (!IsValidUtf8(text)) return InvalidArgument(std::string("'") + field + "' is not valid UTF-8");
-  if (text.size() > max) {
-    return TooLarge(std::string("'") + field + "' is longer than " + std::to_string(max) + " bytes");
-  }
-  return Status::Ok();
-}
-
 // Promised times lie ahead: a promise already past is no promise.
 Status CheckFuture(const char* field, const std::optional<TimeMs>& t, TimeMs now) {
   if (t && *t <= now) {

@@ -28,6 +28,7 @@ constexpr const char* kProviderPattern =
 constexpr const char* kMinimisingPattern =
     R"((?i)only\s+a\s+(?:few|handful|couple)|only\s+(?:a\s+)?(?:small|tiny|limited)\s+)"
     R"((?:number|subset|fraction|percentage|group)|a\s+handful|very\s+few|)"
+    R"((?:a\s+)?few\s+(?:users|customers|people|accounts|conversations|sessions)|)"
     R"((?:small|tiny|limited)\s+(?:number|subset|fraction|percentage|group)|)"
     R"(minor|minimal|negligible|rare\s+cases?|edge\s+cases?|(?:an\s+)?isolated\s+)"
     R"((?:incidents?|issues?|cases?|problems?|events?|failures?|errors?|instances?|reports?)|)"
@@ -72,13 +73,25 @@ bool WholeWord(std::string_view text, size_t start, size_t end, const RE2& word_
   return true;
 }
 
-struct Match {
-  size_t offset, length;
-};
+void AddMatches(std::string_view text, const RE2& re, const char* rule, bool blocking,
+                const std::string& why, std::vector<LintFinding>& out) {
+  for (const PhraseMatch& m : FindWholeWords(text, re)) {
+    LintFinding f;
+    f.rule = rule;
+    f.blocking = blocking;
+    f.phrase = std::string(text.substr(m.offset, m.length));
+    f.message = "\"" + f.phrase + "\" " + why;
+    f.offset = m.offset;
+    f.length = m.length;
+    out.push_back(std::move(f));
+  }
+}
 
-// Returns every whole-word, non-overlapping match of `re` in `text`, in offset order.
-std::vector<Match> FindAll(std::string_view text, const RE2& re, const RE2& word_char) {
-  std::vector<Match> out;
+}  // namespace
+
+std::vector<PhraseMatch> FindWholeWords(std::string_view text, const RE2& re) {
+  const RE2& word_char = GetPatterns().word_char;
+  std::vector<PhraseMatch> out;
   size_t pos = 0;
   re2::StringPiece whole(text.data(), text.size());
   re2::StringPiece m;
@@ -99,21 +112,21 @@ std::vector<Match> FindAll(std::string_view text, const RE2& re, const RE2& word
   return out;
 }
 
-void AddMatches(std::string_view text, const RE2& re, const RE2& word_char, const char* rule,
-                bool blocking, const std::string& why, std::vector<LintFinding>& out) {
-  for (const Match& m : FindAll(text, re, word_char)) {
-    LintFinding f;
-    f.rule = rule;
-    f.blocking = blocking;
-    f.phrase = std::string(text.substr(m.offset, m.length));
-    f.message = "\"" + f.phrase + "\" " + why;
-    f.offset = m.offset;
-    f.length = m.length;
-    out.push_back(std::move(f));
-  }
+std::vector<PhraseMatch> FindProviderNames(std::string_view text) {
+  return FindWholeWords(text, GetPatterns().provider);
 }
 
-}  // namespace
+void AddMinimisingFindings(std::string_view text, const LintFacts& facts,
+                           const LintOptions& options, std::vector<LintFinding>& out) {
+  if (!facts.affected_users) return;
+  int64_t threshold = MinimisingThreshold(facts, options);
+  if (*facts.affected_users <= threshold) return;
+  AddMatches(text, GetPatterns().minimising, kMinimising, true,
+             "minimises an impact measured at " + std::to_string(*facts.affected_users) +
+                 " affected users (over " + std::to_string(threshold) +
+                 "): state the measured number instead",
+             out);
+}
 
 StatusOr<Audience> ParseAudience(std::string_view name) {
   if (name == "internal") return Audience::kInternal;
@@ -154,27 +167,18 @@ StatusOr<LintReport> Lint(std::string_view text, const LintFacts& facts,
   LintReport report;
   auto& out = report.findings;
   if (!facts.root_cause_confirmed) {
-    AddMatches(text, p.cause, p.word_char, kUnconfirmedCause, true,
+    AddMatches(text, p.cause, kUnconfirmedCause, true,
                "states a cause while the root cause is not confirmed: say what is observed, or "
                "confirm the root cause first",
                out);
   }
   if (!facts.evidence_attached) {
-    AddMatches(text, p.provider, p.word_char, kProviderBlame, true,
+    AddMatches(text, p.provider, kProviderBlame, true,
                "points at the model provider with no evidence attached: attach the evidence "
                "(a flagged trace, a signal) or leave the provider out",
                out);
   }
-  if (facts.affected_users) {
-    int64_t threshold = MinimisingThreshold(facts, options);
-    if (*facts.affected_users > threshold) {
-      AddMatches(text, p.minimising, p.word_char, kMinimising, true,
-                 "minimises an impact measured at " + std::to_string(*facts.affected_users) +
-                     " affected users (over " + std::to_string(threshold) +
-                     "): state the measured number instead",
-                 out);
-    }
-  }
+  AddMinimisingFindings(text, facts, options, out);
   if (!facts.next_update_given) {
     LintFinding f;
     f.rule = kNoNextUpdate;
@@ -182,7 +186,7 @@ StatusOr<LintReport> Lint(std::string_view text, const LintFacts& facts,
     out.push_back(std::move(f));
   }
   if (facts.audience == Audience::kPublic) {
-    AddMatches(text, p.legal, p.word_char, kLegalWeight, false,
+    AddMatches(text, p.legal, kLegalWeight, false,
                "has legal weight in a public message: have it reviewed before it goes out", out);
   }
   for (const auto& f : out) report.blocking = report.blocking || f.blocking;
@@ -192,12 +196,10 @@ StatusOr<LintReport> Lint(std::string_view text, const LintFacts& facts,
 nlohmann::json FindingsJson(const std::vector<LintFinding>& findings) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& f : findings) {
-    out.push_back({{"rule", f.rule},
-                   {"blocking", f.blocking},
-                   {"message", f.message},
-                   {"phrase", f.phrase},
-                   {"offset", f.offset},
-                   {"length", f.length}});
+    nlohmann::json j = {{"rule", f.rule},       {"blocking", f.blocking}, {"message", f.message},
+                        {"phrase", f.phrase},   {"offset", f.offset},     {"length", f.length}};
+    if (!f.field.empty()) j["field"] = f.field;
+    out.push_back(std::move(j));
   }
   return out;
 }

@@ -17,6 +17,10 @@
 
 #include "common/status.h"
 
+namespace re2 {
+class RE2;
+}
+
 namespace firebreak::comms {
 
 // Who a message is addressed to; audiences never leak into one another.
@@ -58,6 +62,7 @@ struct LintFinding {
   std::string message;   // for a human: what is wrong and how to fix it
   std::string phrase;    // the matched text as written; "" for a rule about what is missing
   size_t offset = 0, length = 0;  // byte range of `phrase` in the linted text
+  std::string field;     // the part of a document linted ("root_cause"); "" for one message
 };
 
 struct LintReport {
@@ -66,7 +71,7 @@ struct LintReport {
 };
 
 // The JSON of findings, as stored, answered by the API and printed by the CLI:
-// [{rule, blocking, message, phrase, offset, length}].
+// [{rule, blocking, message, phrase, offset, length}], plus `field` when a finding has one.
 nlohmann::json FindingsJson(const std::vector<LintFinding>& findings);
 
 // Returns the minimising threshold for `facts` under `options` (see LintOptions).
@@ -78,5 +83,20 @@ int64_t MinimisingThreshold(const LintFacts& facts, const LintOptions& options =
 // text that is not valid UTF-8; kTooLarge past options.max_text_bytes. Thread-safe.
 StatusOr<LintReport> Lint(std::string_view text, const LintFacts& facts,
                           const LintOptions& options = {});
+
+// For other lints of incident text (the post-mortem's), the same matching and phrase lists.
+struct PhraseMatch {
+  size_t offset = 0, length = 0;
+};
+// Returns every non-overlapping match of `re` in `text` (valid UTF-8) that stands as whole
+// words, as Lint matches, in offset order.
+std::vector<PhraseMatch> FindWholeWords(std::string_view text, const re2::RE2& re);
+// Returns the names of model providers in `text` (valid UTF-8), as the provider-blame rule
+// finds them.
+std::vector<PhraseMatch> FindProviderNames(std::string_view text);
+// Appends the minimising-words findings of `text` (valid UTF-8): none unless `facts` measure
+// more affected users than MinimisingThreshold(facts, options).
+void AddMinimisingFindings(std::string_view text, const LintFacts& facts,
+                           const LintOptions& options, std::vector<LintFinding>& out);
 
 }  // namespace firebreak::comms

@@ -35,6 +35,7 @@
 #include "isolation/isolation_service.h"
 #include "memory/memory_service.h"
 #include "paging/pager.h"
+#include "postmortem/postmortem_service.h"
 #include "releases/release_service.h"
 #include "releases/runtime_hub.h"
 #include "signals/detection.h"
@@ -214,9 +215,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   // Communication: banners and updates pass the lint (against the users the traces say were
   // affected); late updates are chased through the pager's outbox.
   PagerReminders reminders(pager);
-  CommsOptions comms_options;
-  comms_options.reminders = &reminders;
-  comms_options.affected = [&trace_service](const IncidentRecord& inc)
+  // One measure of the users an incident affected, for the comms lint and the post-mortem.
+  AffectedCount affected = [&trace_service](const IncidentRecord& inc)
       -> StatusOr<std::pair<int64_t, int64_t>> {
     traces::AffectedQuery q;
     q.incident_id = inc.id;
@@ -224,8 +224,18 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     FB_ASSIGN_OR_RETURN(traces::AffectedUsers a, trace_service.ListAffectedUsers(q));
     return std::pair<int64_t, int64_t>{a.totals.users, a.totals.users};
   };
+  CommsOptions comms_options;
+  comms_options.reminders = &reminders;
+  comms_options.affected = affected;
   CommsService comms(**store, log, clock, comms_options);
   CommsBanner banner(comms);
+  // Post-mortems: measured like the comms lint, chased through the pager's outbox; an incident
+  // closes only with its post-mortem published.
+  PostmortemOptions postmortem_options;
+  postmortem_options.affected = affected;
+  postmortem_options.pager = &pager;
+  PostmortemService postmortems(**store, log, clock, postmortem_options);
+  incidents.AddCloseRequirement(&postmortems.close_requirement());
   // The isolation playbook; its last step raises the default banner.
   IsolationService isolation(**store, log, clock, incidents, releases, **memory, trace_service,
                              &banner);
@@ -256,7 +266,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   api::Deps deps{**store,        log,            tokens,         incidents, releases,
                  **memory,      trace_service,  signal_service, isolation, **detection,
                  pager,         notifier,       metrics,        clock,     kVersion,
-                 readiness,     comms,          timeline,       policy->alertmanager};
+                 readiness,     comms,          timeline,       policy->alertmanager,
+                 postmortems};
   api::RegisterRoutes(router, deps);
 
   http::ServerOptions server_options;
@@ -331,6 +342,14 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
       },
       std::chrono::seconds(10));
   comms_chaser.Start();
+  // The 48-hour clock of post-mortems and the weekly chase of open actions past their date.
+  traces::PeriodicWorker postmortem_chaser(
+      [&postmortems] {
+        auto chased = postmortems.Chase();
+        if (!chased.ok()) spdlog::warn("chasing post-mortems failed: {}", chased.status().message());
+      },
+      std::chrono::seconds(10));
+  postmortem_chaser.Start();
   // Traces committed but not inspected before a crash are still queued: inspect them now.
   if (Status warmed = (*detection)->Warm(); !warmed.ok()) {
     spdlog::error("detectors: warm-up: {}", warmed.message());
@@ -354,6 +373,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   warm_memory.join();
   compactor.join();
   quiet_assembler.Stop();
+  comms_chaser.Stop();
+  postmortem_chaser.Stop();
   sweeper.Stop();
   (*detection)->Stop();
   auto_isolator.Stop();

@@ -427,6 +427,47 @@ CREATE INDEX incident_comms_promised ON incident_comms (next_update_at);
 ALTER TABLE incidents ADD COLUMN contained_at INTEGER;
 ALTER TABLE incidents ADD COLUMN time_to_contain_ms INTEGER;
 )sql",
+      // 12: post-mortems: one document per incident (its fields as JSON, state, version), its
+      // corrective and preventive actions, and what the chase of both has already sent.
+      R"sql(
+CREATE TABLE postmortems (
+  incident_id INTEGER PRIMARY KEY REFERENCES incidents(id),
+  state TEXT NOT NULL CHECK (state IN ('draft', 'in_review', 'published')),
+  version INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  generated TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  published_at INTEGER
+);
+CREATE TABLE postmortem_actions (
+  id INTEGER PRIMARY KEY,
+  incident_id INTEGER NOT NULL REFERENCES incidents(id),
+  kind TEXT NOT NULL CHECK (kind IN ('corrective', 'preventive')),
+  description TEXT NOT NULL,
+  owner TEXT NOT NULL DEFAULT '',
+  due_at INTEGER,
+  priority TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('open', 'done', 'dropped')),
+  drop_reason TEXT NOT NULL DEFAULT '',
+  reminded_week INTEGER,
+  updated_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX postmortem_actions_by_incident ON postmortem_actions (incident_id, id);
+CREATE INDEX postmortem_actions_open ON postmortem_actions (status, due_at);
+-- The resolution (resolved_at) each reminder was sent for: a reopened and resolved-again
+-- incident owes its post-mortem on a new clock.
+CREATE TABLE postmortem_clock (
+  incident_id INTEGER PRIMARY KEY REFERENCES incidents(id),
+  soon_reminded_for INTEGER,
+  overdue_flagged_for INTEGER
+);
+)sql",
   };
   return kMigrations;
 }

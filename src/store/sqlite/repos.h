@@ -233,13 +233,33 @@ class SqliteCommsRepo final : public CommsRepo {
   Connection& conn_;
 };
 
+class SqlitePostmortemRepo final : public PostmortemRepo {
+ public:
+  explicit SqlitePostmortemRepo(Connection& conn) : conn_(conn) {}
+  StatusOr<std::optional<PostmortemRecord>> Get(int64_t incident_id) override;
+  Status Put(const PostmortemRecord& r) override;
+  StatusOr<std::vector<ActionRecord>> Actions(int64_t incident_id) override;
+  StatusOr<ActionRecord> GetAction(int64_t id) override;
+  StatusOr<int64_t> InsertAction(const ActionRecord& a) override;
+  Status UpdateAction(const ActionRecord& a) override;
+  StatusOr<std::vector<ActionRecord>> ListActions(const ActionQuery& q) override;
+  StatusOr<std::vector<ActionRecord>> ActionsToRemind(TimeMs now, int64_t week_ms, int limit) override;
+  StatusOr<std::vector<OwedPostmortem>> Owed(TimeMs resolved_by, int64_t after_id, int limit) override;
+  StatusOr<int64_t> CountOwed(TimeMs resolved_by) override;
+  StatusOr<std::vector<OwedPostmortem>> Unchased(TimeMs soon_by, TimeMs overdue_by, int limit) override;
+  Status PutChase(const OwedPostmortem& o) override;
+
+ private:
+  Connection& conn_;
+};
+
 // The transaction object handed to Store::Write/Read callbacks.
 class SqliteTxn final : public Txn {
  public:
   explicit SqliteTxn(Connection& conn)
       : conn_(conn), incidents_(conn), events_(conn), tokens_(conn), releases_(conn),
         memory_(conn), traces_(conn), signals_(conn), paging_(conn), idempotency_(conn),
-        inspections_(conn), comms_(conn) {}
+        inspections_(conn), comms_(conn), postmortems_(conn) {}
   IncidentRepo& incidents() override { return incidents_; }
   EventRepo& events() override { return events_; }
   TokenRepo& tokens() override { return tokens_; }
@@ -251,6 +271,7 @@ class SqliteTxn final : public Txn {
   IdempotencyRepo& idempotency() override { return idempotency_; }
   InspectionRepo& inspections() override { return inspections_; }
   CommsRepo& comms() override { return comms_; }
+  PostmortemRepo& postmortems() override { return postmortems_; }
   Status RequestCompaction() override;
 
  private:
@@ -266,6 +287,7 @@ class SqliteTxn final : public Txn {
   SqliteIdempotencyRepo idempotency_;
   SqliteInspectionRepo inspections_;
   SqliteCommsRepo comms_;
+  SqlitePostmortemRepo postmortems_;
 };
 
 }  // namespace firebreak::sqlite
