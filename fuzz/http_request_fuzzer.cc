@@ -19,6 +19,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "paging/sender.h"
+#include "regress/regress_service.h"
 #include "releases/runtime_hub.h"
 
 namespace {
@@ -46,6 +47,8 @@ struct World {
   std::unique_ptr<CommsService> comms;
   std::unique_ptr<TimelineFeed> timeline;
   std::unique_ptr<notify::UserNotifier> notifier;
+  std::unique_ptr<detect::PiiScanner> scanner;
+  std::unique_ptr<regress::RegressionService> regressions;
   http::HttpMetrics metrics;
   Readiness readiness;
   std::unique_ptr<api::Deps> deps;
@@ -83,10 +86,16 @@ World* BuildWorld() {
                                                     /*banner=*/nullptr);
   w->timeline = std::make_unique<TimelineFeed>(*w->store, std::chrono::milliseconds(200));
   w->notifier = std::make_unique<notify::UserNotifier>(*w->store, *w->log, *w->pager, w->clock);
+  auto scanner = detect::PiiScanner::Create(detect::PiiOptions{});
+  fuzz::Require(scanner.ok(), "cannot create the personal-data scanner");
+  w->scanner = std::move(*scanner);
+  // Its worker is never started: runs the fuzzer starts stay queued.
+  w->regressions = std::make_unique<regress::RegressionService>(*w->store, *w->log, w->clock,
+                                                                *w->traces, *w->scanner, w->sender);
   w->deps.reset(new api::Deps{*w->store, *w->log, *w->tokens, *w->incidents, *w->releases,
                               *w->memory, *w->traces, *w->signals, *w->isolation,
                               *w->detection, *w->pager, *w->notifier, w->metrics, w->clock, "fuzz", w->readiness,
-                              *w->comms, *w->timeline});
+                              *w->comms, *w->timeline, *w->regressions});
   api::RegisterRoutes(w->router, *w->deps);
   std::filesystem::remove_all(dir);  // the open files stay usable; nothing is left behind
   return w;

@@ -13,6 +13,7 @@ void RegisterRoutes(http::Router& router, const Deps& deps) {
   RegisterTraces(router, deps);
   RegisterSignals(router, deps);
   RegisterComms(router, deps);
+  RegisterRegressions(router, deps);
 }
 
 }  // namespace firebreak::api

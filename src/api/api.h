@@ -20,6 +20,7 @@
 #include "memory/memory_service.h"
 #include "notify/user_notifier.h"
 #include "paging/pager.h"
+#include "regress/regress_service.h"
 #include "releases/release_service.h"
 #include "signals/detection.h"
 #include "signals/signal_service.h"
@@ -47,6 +48,7 @@ struct Deps {
   const Readiness& readiness;
   CommsService& comms;
   TimelineFeed& timeline;
+  regress::RegressionService& regressions;
 };
 
 // Registers every v1 route on `router`. `deps` must outlive the router.

@@ -13,5 +13,6 @@ void RegisterMemory(http::Router& r, const Deps& d);
 void RegisterTraces(http::Router& r, const Deps& d);
 void RegisterSignals(http::Router& r, const Deps& d);
 void RegisterComms(http::Router& r, const Deps& d);
+void RegisterRegressions(http::Router& r, const Deps& d);
 
 }  // namespace firebreak::api

@@ -56,6 +56,7 @@ int Main(int argc, char** argv, const ServeFn& serve) {
   AddSignalCommands(app, ctx, action);
   AddCommsCommands(app, ctx, action);
   AddNoticeCommands(app, ctx, action);
+  AddRegressCommands(app, ctx, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

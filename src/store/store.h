@@ -24,6 +24,7 @@
 #include "store/inspections.h"
 #include "store/memory.h"
 #include "store/paging.h"
+#include "store/regressions.h"
 #include "store/releases.h"
 #include "store/signals.h"
 #include "store/tokens.h"
@@ -65,6 +66,7 @@ class Txn {
   virtual IdempotencyRepo& idempotency() = 0;
   virtual InspectionRepo& inspections() = 0;
   virtual CommsRepo& comms() = 0;
+  virtual RegressionRepo& regressions() = 0;
 };
 
 class Store {
