@@ -19,6 +19,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "paging/sender.h"
+#include "regress/regress_service.h"
 #include "releases/runtime_hub.h"
 
 namespace {
@@ -47,6 +48,8 @@ struct World {
   std::unique_ptr<TimelineFeed> timeline;
   std::unique_ptr<notify::UserNotifier> notifier;
   std::unique_ptr<PostmortemService> postmortems;
+  std::unique_ptr<detect::PiiScanner> scanner;
+  std::unique_ptr<regress::RegressionService> regressions;
   http::HttpMetrics metrics;
   Readiness readiness;
   AlertmanagerPolicy alertmanager;
@@ -89,11 +92,17 @@ World* BuildWorld() {
   postmortem_options.pager = w->pager.get();
   w->postmortems = std::make_unique<PostmortemService>(*w->store, *w->log, w->clock, postmortem_options);
   w->incidents->AddCloseRequirement(&w->postmortems->close_requirement());
+  auto scanner = detect::PiiScanner::Create(detect::PiiOptions{});
+  fuzz::Require(scanner.ok(), "cannot create the personal-data scanner");
+  w->scanner = std::move(*scanner);
+  // Its worker is never started: runs the fuzzer starts stay queued.
+  w->regressions = std::make_unique<regress::RegressionService>(*w->store, *w->log, w->clock,
+                                                                *w->traces, *w->scanner, w->sender);
   w->deps.reset(new api::Deps{*w->store, *w->log, *w->tokens, *w->incidents, *w->releases,
                               *w->memory, *w->traces, *w->signals, *w->isolation,
                               *w->detection, *w->pager, *w->notifier, w->metrics, w->clock, "fuzz", w->readiness,
                               *w->comms, *w->timeline, w->alertmanager,
-                              *w->postmortems});
+                              *w->postmortems, *w->regressions});
   api::RegisterRoutes(w->router, *w->deps);
   std::filesystem::remove_all(dir);  // the open files stay usable; nothing is left behind
   return w;

@@ -26,11 +26,8 @@ StatusOr<ChangeRequest> ChangeRequestFrom(const Json& body) {
   ChangeRequest req;
   FB_ASSIGN_OR_RETURN(req.reason, StringField(body, "reason", false));
   FB_ASSIGN_OR_RETURN(req.incident_id, IncidentField(body));
-  auto force = body.find("force");
-  if (force != body.end() && !force->is_null()) {
-    if (!force->is_boolean()) return InvalidArgument("'force' must be true or false");
-    req.force = force->get<bool>();
-  }
+  FB_ASSIGN_OR_RETURN(auto force, BoolField(body, "force"));
+  req.force = force.value_or(false);
   return req;
 }
 
@@ -38,6 +35,7 @@ Json ChangeJson(const ChangeResult& r) {
   Json j = {{"changed", r.changed}, {"runtime", RuntimeJson(r.runtime)}};
   if (r.change) j["change"] = PointerChangeJson(*r.change);
   if (!r.pulled_version.empty()) j["pulled"] = r.pulled_version;
+  if (!r.gate_skipped.empty()) j["gate_skipped"] = r.gate_skipped;
   return j;
 }
 
@@ -140,6 +138,16 @@ void RegisterAgents(http::Router& r, const Deps& d) {
           if (!body.ok()) return http::Error(body.status());
           auto change = ChangeRequestFrom(*body);
           if (!change.ok()) return http::Error(change.status());
+          // Skipping the regression battery's gate is an admin's call, with a reason (audited).
+          auto skip = BoolField(*body, "skip_gate");
+          if (!skip.ok()) return http::Error(skip.status());
+          change->skip_gate = skip->value_or(false);
+          if (change->skip_gate) {
+            Status admin = Authorize(p, Role::kAdmin);
+            if (!admin.ok()) {
+              return http::Error(PermissionDenied("skipping the promotion gate needs an admin token"));
+            }
+          }
           return Respond(
               rel.Promote(p.name, req.params.at("agent"), req.params.at("version"), *change), 200,
               ChangeJson);

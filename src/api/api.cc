@@ -14,6 +14,7 @@ void RegisterRoutes(http::Router& router, const Deps& deps) {
   RegisterSignals(router, deps);
   RegisterComms(router, deps);
   RegisterPostmortem(router, deps);
+  RegisterRegressions(router, deps);
 }
 
 }  // namespace firebreak::api

@@ -21,6 +21,7 @@
 #include "notify/user_notifier.h"
 #include "paging/pager.h"
 #include "postmortem/postmortem_service.h"
+#include "regress/regress_service.h"
 #include "releases/release_service.h"
 #include "signals/detection.h"
 #include "signals/rules.h"
@@ -51,6 +52,7 @@ struct Deps {
   TimelineFeed& timeline;
   const AlertmanagerPolicy& alertmanager;  // how the Alertmanager webhook reads labels
   PostmortemService& postmortems;
+  regress::RegressionService& regressions;
 };
 
 // Registers every v1 route on `router`. `deps` must outlive the router.

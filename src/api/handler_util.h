@@ -155,6 +155,14 @@ inline StatusOr<int64_t> IntField(const Json& body, const char* name, int64_t fa
   return n;
 }
 
+// Reads an optional boolean field (nullopt when absent or null); kInvalidArgument for another type.
+inline StatusOr<std::optional<bool>> BoolField(const Json& body, const char* name) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return std::optional<bool>();
+  if (!it->is_boolean()) return InvalidArgument(std::string("'") + name + "' must be true or false");
+  return std::optional<bool>(it->get<bool>());
+}
+
 // Reads an optional array of strings; kInvalidArgument when present with another shape.
 inline StatusOr<std::vector<std::string>> StringArray(const Json& body, const char* name) {
   std::vector<std::string> out;

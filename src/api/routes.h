@@ -14,5 +14,6 @@ void RegisterTraces(http::Router& r, const Deps& d);
 void RegisterSignals(http::Router& r, const Deps& d);
 void RegisterComms(http::Router& r, const Deps& d);
 void RegisterPostmortem(http::Router& r, const Deps& d);
+void RegisterRegressions(http::Router& r, const Deps& d);
 
 }  // namespace firebreak::api

@@ -12,6 +12,7 @@ namespace {
 struct Options {
   std::string agent, version, manifest_path, to, reason, incident;
   bool force = false;
+  bool skip_gate = false;
   bool watch = false;
 };
 
@@ -36,6 +37,9 @@ int ChangeResult(Context& ctx, const std::optional<Json>& res, const std::string
   else
     std::cout << verb << ": ";
   if (res->contains("pulled")) std::cout << "pulled " << Str(*res, "pulled") << "; ";
+  if (res->contains("gate_skipped")) {
+    std::cout << "promotion gate skipped (" << Str(*res, "gate_skipped") << "); ";
+  }
   PrintRuntime((*res)["runtime"]);
   return 0;
 }
@@ -45,6 +49,7 @@ Json ChangeBody(const Options& o) {
   if (!o.reason.empty()) body["reason"] = o.reason;
   if (!o.incident.empty()) body["incident"] = o.incident;
   if (o.force) body["force"] = true;
+  if (o.skip_gate) body["skip_gate"] = true;
   return body;
 }
 
@@ -147,6 +152,8 @@ void AddAgentCommands(CLI::App& app, Context& ctx, Action& action) {
   promote->add_option("agent", o->agent, "agent name")->required();
   promote->add_option("version", o->version, "version name")->required();
   promote->add_flag("--force", o->force, "promote even a version pulled by a rollback");
+  promote->add_flag("--skip-gate", o->skip_gate,
+                    "promote past a refusing regression battery (admin; --reason required; audited)");
   change_options(promote);
   promote->callback([&ctx, &action, o, path_of] {
     action = [&ctx, o, path_of] {

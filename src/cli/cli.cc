@@ -57,6 +57,7 @@ int Main(int argc, char** argv, const ServeFn& serve) {
   AddCommsCommands(app, ctx, action);
   AddNoticeCommands(app, ctx, action);
   AddPostmortemCommands(app, ctx, action);
+  AddRegressCommands(app, ctx, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

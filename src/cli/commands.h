@@ -23,5 +23,7 @@ void AddSignalCommands(CLI::App& app, Context& ctx, Action& action);
 // `notice`, and `comms update` (in the `comms` group when it exists).
 void AddNoticeCommands(CLI::App& app, Context& ctx, Action& action);
 void AddPostmortemCommands(CLI::App& app, Context& ctx, Action& action);
+// `regress run` runs the battery where the CLI is and reports to the server (or --server).
+void AddRegressCommands(CLI::App& app, Context& ctx, Action& action);
 
 }  // namespace firebreak::cli

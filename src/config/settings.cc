@@ -85,6 +85,11 @@ Status Apply(Settings& s, const std::string& key, const std::string& value, cons
     FB_ASSIGN_OR_RETURN(s.rate_limit_per_second, ParseInt(where, value, 0, 10'000'000));
   } else if (key == "rate_limit_burst") {
     FB_ASSIGN_OR_RETURN(s.rate_limit_burst, ParseInt(where, value, 1, 10'000'000));
+  } else if (key == "regress_exec") {
+    if (value != "on" && value != "off" && value != "true" && value != "false") {
+      return InvalidArgument(where + ": must be on or off");
+    }
+    s.regress_exec = value == "on" || value == "true";
   } else {
     return InvalidArgument(where + ": unknown setting");
   }
@@ -130,6 +135,9 @@ const std::vector<SettingSpec>& SettingSpecs() {
       {"rate_limit_per_second", "FIREBREAK_RATE_LIMIT_PER_SECOND",
        "requests a second per token (per client address without one); above it 429 (0: off)"},
       {"rate_limit_burst", "FIREBREAK_RATE_LIMIT_BURST", "requests a token may make at once"},
+      {"regress_exec", "FIREBREAK_REGRESS_EXEC",
+       "on: regression runs the server executes may run the `exec` command of a manifest on this "
+       "host (off: those runs go through `firebreak regress run`)"},
   };
   return kSpecs;
 }

@@ -35,6 +35,9 @@ struct Settings {
   int64_t max_connections_per_client = 1000; // open connections per client address; 0: no limit
   int64_t rate_limit_per_second = 1000;  // requests per token (or address without one); 0: off
   int64_t rate_limit_burst = 2000;      // requests a token may make at once
+  // Whether regression runs the server executes may use `exec` providers (commands that
+  // responders put in manifests, run on this host). Off: such runs go through the CLI.
+  bool regress_exec = false;
 
   // Returns the store url to open.
   std::string StoreUrl() const;

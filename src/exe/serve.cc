@@ -36,6 +36,8 @@
 #include "memory/memory_service.h"
 #include "paging/pager.h"
 #include "postmortem/postmortem_service.h"
+#include "regress/gates.h"
+#include "regress/regress_service.h"
 #include "releases/release_service.h"
 #include "releases/runtime_hub.h"
 #include "signals/detection.h"
@@ -184,8 +186,12 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   TokenService tokens(**store, log, clock);
   IncidentService incidents(**store, log, clock);
   RuntimeHub runtime_hub;
-  OpenPromotionGate promotion_gate;  // the regression battery's gate will replace it
+  // A version becomes stable only when the regression battery passes on it; an incident closes
+  // only when its regression case passes on the stable version.
+  regress::BatteryGate promotion_gate;
   ReleaseService releases(**store, log, clock, runtime_hub, promotion_gate);
+  regress::CaseCloseRequirement regression_close;
+  incidents.AddCloseRequirement(&regression_close);
   // The vector indexes are built after the server is up (Warm, below): until then vector
   // searches answer 503 and /readyz names "memory"; everything else serves.
   Readiness readiness;
@@ -212,6 +218,13 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   trace_service.SetObserver(detection->get());
   paging::HttpSender sender;
   paging::Pager pager(**store, log, clock, policy->paging, sender);
+  // The regression battery judges personal data with the detectors' own settings.
+  auto regress_scanner = detect::PiiScanner::Create(policy->detect.pii);
+  if (!regress_scanner.ok()) return Fail(regress_scanner.status());
+  regress::RegressOptions regress_options;
+  regress_options.exec_providers = s.regress_exec;
+  regress::RegressionService regressions(**store, log, clock, trace_service, **regress_scanner,
+                                         sender, regress_options);
   // Communication: banners and updates pass the lint (against the users the traces say were
   // affected); late updates are chased through the pager's outbox.
   PagerReminders reminders(pager);
@@ -249,6 +262,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   // What GET /api/v1/stream sends: the timelines as they grow.
   TimelineFeed timeline(**store, std::chrono::milliseconds(200));
   if (Status started = timeline.Start(); !started.ok()) return Fail(started);
+  // Server runs a stop cut short are marked errored; the worker runs the ones asked for next.
+  if (Status started = regressions.Start(); !started.ok()) return Fail(started);
 
   auto admin = tokens.BootstrapAdmin();
   if (!admin.ok()) return Fail(admin.status());
@@ -267,7 +282,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
                  **memory,      trace_service,  signal_service, isolation, **detection,
                  pager,         notifier,       metrics,        clock,     kVersion,
                  readiness,     comms,          timeline,       policy->alertmanager,
-                 postmortems};
+                 postmortems,   regressions};
   api::RegisterRoutes(router, deps);
 
   http::ServerOptions server_options;
@@ -377,6 +392,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   postmortem_chaser.Stop();
   sweeper.Stop();
   (*detection)->Stop();
+  regressions.Stop();
   auto_isolator.Stop();
   pager.Stop();
   anchors.Stop();

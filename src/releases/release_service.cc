@@ -152,6 +152,7 @@ StatusOr<ChangeResult> ReleaseService::Change(const std::string& actor, const st
       if (!req.reason.empty()) details["reason"] = req.reason;
       if (!out.pulled_version.empty()) details["pulled"] = out.pulled_version;
       if (req.force) details["forced"] = true;
+      if (req.skip_gate) details["gate_skipped"] = out.gate_skipped;
       FB_RETURN_IF_ERROR(
           log_.Append(txn, {req.incident_id, actor, EventKind(action), details, now}).status());
     }
@@ -189,6 +190,9 @@ StatusOr<ChangeResult> ReleaseService::Promote(const std::string& actor, const s
                                                const std::string& version,
                                                const ChangeRequest& req) {
   FB_RETURN_IF_ERROR(CheckName("version", version, kMaxVersion));
+  if (req.skip_gate && req.reason.empty()) {
+    return InvalidArgument("'reason' is required to skip the promotion gate: say why");
+  }
   return Change(
       actor, agent, "promote", req, [&](Txn& txn, AgentRecord& a, ChangeResult& out) -> Status {
         FB_ASSIGN_OR_RETURN(AgentVersionRecord v, txn.releases().GetVersion(agent, version));
@@ -197,8 +201,15 @@ StatusOr<ChangeResult> ReleaseService::Promote(const std::string& actor, const s
                           " was pulled by a rollback and is never stable again unless a person "
                           "forces it (--force)");
         }
-        // The promotion gate (regression battery) decides before anything changes.
-        FB_RETURN_IF_ERROR(gate_.Check(v));
+        // The promotion gate (regression battery) decides before anything changes. Skipping it
+        // still asks it, so the event says what was overridden.
+        Status gate = gate_.Check(txn, v);
+        if (req.skip_gate) {
+          if (gate.code() != StatusCode::kOk && gate.code() != StatusCode::kConflict) return gate;
+          out.gate_skipped = gate.ok() ? "the gate passed" : gate.message();
+        } else {
+          FB_RETURN_IF_ERROR(gate);
+        }
         if (a.stable_version == version && !v.pulled) return Status::Ok();
         if (v.pulled)
           FB_RETURN_IF_ERROR(txn.releases().SetPulled(agent, version, false, std::nullopt, ""));

@@ -27,19 +27,20 @@
 
 namespace firebreak {
 
-// The seam for the promotion gate: a version becomes stable only when the gate agrees. Today's
-// gate lets everything through; the regression battery will plug in here.
+// The seam for the promotion gate: a version becomes stable only when the gate agrees
+// (`serve` wires the regression battery's, regress/gates.h).
 class PromotionGate {
  public:
   virtual ~PromotionGate() = default;
-  // Returns OK to allow promoting `version`, or kConflict saying why not. Thread-safe.
-  virtual Status Check(const AgentVersionRecord& version) const = 0;
+  // Returns OK to allow promoting `version`, or kConflict saying why not. Reads inside the
+  // promotion's write transaction. Thread-safe.
+  virtual Status Check(Txn& txn, const AgentVersionRecord& version) const = 0;
 };
 
 // A gate that allows every promotion.
 class OpenPromotionGate final : public PromotionGate {
  public:
-  Status Check(const AgentVersionRecord&) const override { return Status::Ok(); }
+  Status Check(Txn&, const AgentVersionRecord&) const override { return Status::Ok(); }
 };
 
 // What accompanies a pointer change.
@@ -47,6 +48,9 @@ struct ChangeRequest {
   std::string reason;
   std::optional<int64_t> incident_id;  // the event lands on this incident's timeline
   bool force = false;                  // deploy or promote a pulled version
+  // Promote past a refusing promotion gate. Only an admin may ask (the API checks the role);
+  // needs a reason; the event records what the gate said.
+  bool skip_gate = false;
 };
 
 // The outcome of a pointer change.
@@ -55,6 +59,7 @@ struct ChangeResult {
   bool changed = false;  // false when the request asked for what already was
   std::optional<PointerChangeRecord> change;
   std::string pulled_version;  // rollback: the version marked pulled ("" when none)
+  std::string gate_skipped;    // promote with skip_gate: what the gate said ("" when not skipped)
 };
 
 // An agent with its versions and recent pointer history.

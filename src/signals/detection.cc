@@ -205,6 +205,7 @@ std::vector<NewSignal> DetectionPipeline::Findings(const traces::StoredTraceEven
   // Unauthorised actions: only judged against a registered manifest.
   if (tools) {
     std::vector<std::string> external_calls, internal_calls;
+    std::vector<std::string> external_tools, internal_tools;  // names: regression defaults read them
     for (const auto& call : t.tool_calls) {
       auto it = tools->find(call.name);
       std::string why;
@@ -218,6 +219,8 @@ std::vector<NewSignal> DetectionPipeline::Findings(const traces::StoredTraceEven
         continue;
       }
       (ext ? external_calls : internal_calls).push_back(why);
+      auto& names = ext ? external_tools : internal_tools;
+      if (std::find(names.begin(), names.end(), call.name) == names.end()) names.push_back(call.name);
     }
     for (bool ext : {true, false}) {
       const auto& calls = ext ? external_calls : internal_calls;
@@ -232,7 +235,9 @@ std::vector<NewSignal> DetectionPipeline::Findings(const traces::StoredTraceEven
       s.fingerprint = s.kind + ":" + t.trace_id;
       s.suggested_severity = ext ? 1 : 3;
       s.detected_at = clock_.NowMs();
-      s.measured = {{"calls", calls}, {"trace_id", t.trace_id}};
+      s.measured = {{"calls", calls},
+                    {"tools", ext ? external_tools : internal_tools},
+                    {"trace_id", t.trace_id}};
       std::string list;
       for (const auto& c : calls) list += (list.empty() ? "" : ", ") + c;
       s.reason = std::string(ext ? "Unauthorised action" : "Action outside the manifest") + " by " +

@@ -427,6 +427,59 @@ CREATE INDEX incident_comms_promised ON incident_comms (next_update_at);
 ALTER TABLE incidents ADD COLUMN contained_at INTEGER;
 ALTER TABLE incidents ADD COLUMN time_to_contain_ms INTEGER;
 )sql",
+      // 11: the regression battery: cases made from traces (their source trace is held past
+      // retention while they exist), runs of the battery on a version, results per case.
+      R"sql(
+CREATE TABLE regression_cases (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  agent TEXT NOT NULL,
+  name TEXT NOT NULL,
+  incident_id INTEGER REFERENCES incidents(id),
+  source_hash TEXT NOT NULL,
+  source_trace_id TEXT NOT NULL,
+  source_span TEXT NOT NULL DEFAULT '',
+  source_version TEXT NOT NULL DEFAULT '',
+  spec TEXT NOT NULL,
+  required INTEGER NOT NULL DEFAULT 1,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX regression_cases_by_agent ON regression_cases (agent, id);
+CREATE INDEX regression_cases_by_incident ON regression_cases (incident_id);
+CREATE INDEX regression_cases_by_source ON regression_cases (source_hash);
+CREATE TABLE regression_runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  agent TEXT NOT NULL,
+  version TEXT NOT NULL,
+  whole_battery INTEGER NOT NULL,
+  cases TEXT NOT NULL,
+  parallel INTEGER NOT NULL,
+  executed_by TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  status TEXT NOT NULL,
+  total INTEGER NOT NULL,
+  passed INTEGER NOT NULL DEFAULT 0,
+  failed INTEGER NOT NULL DEFAULT 0,
+  errored INTEGER NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT '',
+  started_by TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX regression_runs_by_version ON regression_runs (agent, version, id);
+CREATE INDEX regression_runs_running ON regression_runs (status) WHERE status = 'running';
+CREATE TABLE regression_results (
+  run_id INTEGER NOT NULL REFERENCES regression_runs(id),
+  case_id INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('passed', 'failed', 'errored')),
+  summary TEXT NOT NULL,
+  attempts TEXT NOT NULL,
+  finished_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, case_id)
+) WITHOUT ROWID;
+CREATE INDEX regression_results_by_case ON regression_results (case_id, run_id);
+)sql",
       // 12: post-mortems: one document per incident (its fields as JSON, state, version), its
       // corrective and preventive actions, and what the chase of both has already sent.
       R"sql(

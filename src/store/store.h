@@ -25,6 +25,7 @@
 #include "store/memory.h"
 #include "store/paging.h"
 #include "store/postmortems.h"
+#include "store/regressions.h"
 #include "store/releases.h"
 #include "store/signals.h"
 #include "store/tokens.h"
@@ -67,6 +68,7 @@ class Txn {
   virtual InspectionRepo& inspections() = 0;
   virtual CommsRepo& comms() = 0;
   virtual PostmortemRepo& postmortems() = 0;
+  virtual RegressionRepo& regressions() = 0;
 };
 
 class Store {

@@ -180,7 +180,8 @@ class TraceRepo {
   virtual StatusOr<AffectedTotals> CountAffected(const AffectedScope& scope) = 0;
 
   // Returns up to `limit` row ids of traces that started before `cutoff` and are not held
-  // (held: flagged with an incident that is neither resolved nor closed).
+  // (held: flagged with an incident that is neither resolved nor closed, or the source of a
+  // regression case).
   virtual StatusOr<std::vector<int64_t>> Expired(TimeMs cutoff, int limit) = 0;
   // Deletes spans of traces that never assembled (no root span) received before `cutoff`.
   virtual StatusOr<int64_t> DeleteOrphanSpans(TimeMs cutoff) = 0;

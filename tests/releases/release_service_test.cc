@@ -20,7 +20,7 @@ nlohmann::json Manifest(const std::string& prompt) {
 
 class ClosedGate final : public PromotionGate {
  public:
-  Status Check(const AgentVersionRecord& v) const override {
+  Status Check(Txn&, const AgentVersionRecord& v) const override {
     return Conflict("regression battery failed on " + v.version);
   }
 };
@@ -261,6 +261,31 @@ TEST_F(ReleaseServiceTest, PromotionGateCanRefuse) {
   EXPECT_EQ(r.status().code(), StatusCode::kConflict);
   EXPECT_NE(r.status().message().find("regression battery"), std::string::npos);
   EXPECT_EQ(gated.Runtime("bot")->stable_version, "");
+}
+
+TEST_F(ReleaseServiceTest, SkippingTheGateNeedsAReasonAndRecordsWhatTheGateSaid) {
+  ClosedGate closed;
+  ReleaseService gated(*store_, log_, clock_, hub_, closed);
+  Register("v1");
+  ChangeRequest skip;
+  skip.skip_gate = true;
+  auto no_reason = gated.Promote("root", "bot", "v1", skip);
+  EXPECT_EQ(no_reason.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(gated.Runtime("bot")->stable_version, "");
+
+  skip.reason = "hotfix for INC-9, battery flaky upstream";
+  auto r = gated.Promote("root", "bot", "v1", skip);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->gate_skipped, "regression battery failed on v1");
+  EXPECT_EQ(gated.Runtime("bot")->stable_version, "v1");
+  auto events = AllEvents();
+  ASSERT_FALSE(events.empty());
+  const EventRecord& e = events.back();
+  EXPECT_EQ(e.kind, "agent.promoted");
+  EXPECT_EQ(e.actor, "root");
+  auto details = nlohmann::json::parse(e.details_json);
+  EXPECT_EQ(details["gate_skipped"], "regression battery failed on v1");
+  EXPECT_EQ(details["reason"], "hotfix for INC-9, battery flaky upstream");
 }
 
 TEST(RuntimeHub, DeliversOnlyForwardAndStopsAfterUnsubscribe) {

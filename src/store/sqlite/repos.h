@@ -253,13 +253,41 @@ class SqlitePostmortemRepo final : public PostmortemRepo {
   Connection& conn_;
 };
 
+class SqliteRegressionRepo final : public RegressionRepo {
+ public:
+  explicit SqliteRegressionRepo(Connection& conn) : conn_(conn) {}
+  StatusOr<int64_t> InsertCase(const RegressionCaseRecord& r) override;
+  Status UpdateCase(const RegressionCaseRecord& r) override;
+  Status DeleteCase(int64_t id) override;
+  StatusOr<RegressionCaseRecord> GetCase(int64_t id) override;
+  StatusOr<std::vector<RegressionCaseRecord>> ListCases(const RegressionCaseQuery& q) override;
+  StatusOr<std::vector<int64_t>> CaseIds(const std::string& agent) override;
+  StatusOr<int64_t> InsertRun(const RegressionRunRecord& r) override;
+  Status UpdateRun(const RegressionRunRecord& r) override;
+  StatusOr<RegressionRunRecord> GetRun(int64_t id) override;
+  StatusOr<std::vector<RegressionRunRecord>> ListRuns(const std::string& agent,
+                                                      const std::string& version,
+                                                      int limit) override;
+  StatusOr<std::optional<RegressionRunRecord>> LatestWholeRun(const std::string& agent,
+                                                              const std::string& version) override;
+  StatusOr<std::vector<int64_t>> RunningRuns() override;
+  Status InsertResult(const RegressionResultRecord& r) override;
+  StatusOr<std::vector<RegressionResultRecord>> Results(int64_t run_id) override;
+  StatusOr<std::optional<RegressionResultRecord>> LatestResult(int64_t case_id,
+                                                               const std::string& agent,
+                                                               const std::string& version) override;
+
+ private:
+  Connection& conn_;
+};
+
 // The transaction object handed to Store::Write/Read callbacks.
 class SqliteTxn final : public Txn {
  public:
   explicit SqliteTxn(Connection& conn)
       : conn_(conn), incidents_(conn), events_(conn), tokens_(conn), releases_(conn),
         memory_(conn), traces_(conn), signals_(conn), paging_(conn), idempotency_(conn),
-        inspections_(conn), comms_(conn), postmortems_(conn) {}
+        inspections_(conn), comms_(conn), postmortems_(conn), regressions_(conn) {}
   IncidentRepo& incidents() override { return incidents_; }
   EventRepo& events() override { return events_; }
   TokenRepo& tokens() override { return tokens_; }
@@ -272,6 +300,7 @@ class SqliteTxn final : public Txn {
   InspectionRepo& inspections() override { return inspections_; }
   CommsRepo& comms() override { return comms_; }
   PostmortemRepo& postmortems() override { return postmortems_; }
+  RegressionRepo& regressions() override { return regressions_; }
   Status RequestCompaction() override;
 
  private:
@@ -288,6 +317,7 @@ class SqliteTxn final : public Txn {
   SqliteInspectionRepo inspections_;
   SqliteCommsRepo comms_;
   SqlitePostmortemRepo postmortems_;
+  SqliteRegressionRepo regressions_;
 };
 
 }  // namespace firebreak::sqlite

@@ -347,6 +347,8 @@ StatusOr<std::vector<int64_t>> SqliteTraceRepo::Expired(TimeMs cutoff, int limit
       auto q, conn_.Prepare("SELECT t.id FROM traces t WHERE t.started_at < ? AND NOT EXISTS ("
                             " SELECT 1 FROM trace_flags f JOIN incidents i ON i.id = f.incident_id"
                             " WHERE f.trace_row = t.id AND i.state NOT IN ('resolved', 'closed')) "
+                            "AND NOT EXISTS (SELECT 1 FROM regression_cases c"
+                            " WHERE c.source_hash = t.hash) "
                             "ORDER BY t.started_at LIMIT ?"));
   q->Bind(cutoff, limit);
   return CollectRows<int64_t>(*q, [](const Query& r) { return r.Int(0); });
