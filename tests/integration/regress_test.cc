@@ -151,9 +151,24 @@ TEST_F(RegressIntegration, ALeakBecomesACaseThatGatesPromotionAndClose) {
             std::string::npos) << v3b.out;
   EXPECT_NE(ReadAll(Path("v3b.xml")).find("type=\"replay-mismatch\""), std::string::npos);
 
-  // v3 promotes (its latest whole-battery run passed); then the incident closes.
+  // v3 promotes (its latest whole-battery run passed): the case no longer holds the close,
+  // the post-mortem still does; once it is published, the incident closes.
   auto promoted = server_.Call("POST", "/api/v1/agents/support-bot/versions/v3/promote", "{}");
   EXPECT_EQ(promoted.status, 200) << promoted.body;
+  auto no_postmortem = server_.Call("POST", "/api/v1/incidents/INC-1/close", R"({"reason":"done"})");
+  EXPECT_EQ(no_postmortem.status, 409) << no_postmortem.body;
+  EXPECT_NE(no_postmortem.body.find("no post-mortem"), std::string::npos) << no_postmortem.body;
+  EXPECT_EQ(no_postmortem.body.find("stable version"), std::string::npos) << no_postmortem.body;
+  ASSERT_EQ(server_.Cli({"postmortem", "generate", "INC-1"}).exit_code, 0);
+  CommandResult edited = server_.Cli(
+      {"postmortem", "edit", "INC-1", "--set",
+       "failure_mode=Replies gave out a support address that belongs to a customer.", "--set",
+       "root_cause=The v2 prompt told the model to sign with the last contact it saw.", "--set",
+       "follow_up=2026-12-24"});
+  ASSERT_EQ(edited.exit_code, 0) << edited.out << edited.err;
+  ASSERT_EQ(server_.Cli({"postmortem", "review", "INC-1"}).exit_code, 0);
+  CommandResult published = server_.Cli({"postmortem", "publish", "INC-1"});
+  ASSERT_EQ(published.exit_code, 0) << published.out << published.err;
   auto closed = server_.Call("POST", "/api/v1/incidents/INC-1/close", R"({"reason":"v3 is a test now"})");
   EXPECT_EQ(closed.status, 200) << closed.body;
   EXPECT_EQ(Json::parse(closed.body)["state"], "closed");
