@@ -1,7 +1,7 @@
 // Providers: how a case reaches the agent version under test. Both send the case as JSON
 // ({case, name, agent, version, attempt, input, context, retrieved, tool_mocks}) and read the
 // answer as JSON ({output, tool_calls[]}):
-//   exec: runs a command (argv as given, no shell: a shell only when the command names one,
+//   exec: spawns a command (argv as given, no shell: a shell only when the command names one,
 //         e.g. ["sh", "-c", "..."]) in its own process group, the case on stdin, the answer on
 //         stdout; past the timeout or kMaxExecOutput bytes of stdout the whole group is killed;
 //   http: POSTs the case to a URL through paging::HttpSender (http/https, no redirects, the
